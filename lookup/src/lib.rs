@@ -1,0 +1,62 @@
+//! The lookup component: exports `redirects:lookup/lookup` (see `wit/`).
+//!
+//! The table is loaded by [`init`], which the build runs under Wizer with
+//! the environment variable `REDIRECTS_DATA` naming the table file (a path
+//! inside the directories Wizer maps). Wizer snapshots the loaded table into
+//! the module's memory, so at run time the component needs no file system,
+//! no environment and no capability at all: a request only walks the fst
+//! map and decodes one target.
+
+use redirects_format::{path_key, Table};
+use std::sync::OnceLock;
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "provider",
+});
+
+use exports::redirects::lookup::lookup::{Guest, Redirect, Request};
+
+/// The table, set once by [`init`] at build time (under Wizer).
+static TABLE: OnceLock<Table> = OnceLock::new();
+
+/// The environment variable naming the table file during Wizer init.
+#[cfg(target_arch = "wasm32")]
+const DATA_ENV: &str = "REDIRECTS_DATA";
+
+/// The Wizer init function: loads the table named by `REDIRECTS_DATA`.
+/// Any failure traps, which makes the build (Wizer) fail loudly.
+#[cfg(target_arch = "wasm32")]
+#[export_name = "wizer.initialize"]
+pub extern "C" fn init() {
+    // A cdylib has no `_initialize`; without this, wasi-libc has not yet
+    // read the preopened directories and `std::fs` finds nothing.
+    wit_bindgen::rt::run_ctors_once();
+    let path = std::env::var(DATA_ENV)
+        .unwrap_or_else(|_| panic!("{DATA_ENV} must name the table file during Wizer init"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let table = Table::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    if TABLE.set(table).is_err() {
+        panic!("wizer.initialize ran twice");
+    }
+}
+
+struct Component;
+
+impl Guest for Component {
+    fn lookup(req: Request) -> Option<Redirect> {
+        let table = TABLE.get()?;
+        let key = path_key(&req.path)?;
+        let r = table.get(&key)?;
+        Some(Redirect {
+            location: r.location,
+            status: r.status.code(),
+        })
+    }
+
+    fn rule_count() -> u64 {
+        TABLE.get().map_or(0, |t| t.len() as u64)
+    }
+}
+
+export!(Component);

@@ -1,0 +1,46 @@
+//! The project's build pipeline and developer commands, as a library so the
+//! end-to-end tests drive exactly what `cargo xtask build` runs.
+//!
+//! - [`tools`]: the pinned external tools (wasmtime, wac, wasm-tools,
+//!   wizer), installed once into a stable directory outside the clone.
+//! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
+//!   `composed/redirects.wasm`.
+//! - [`gen`]: the deterministic generator of realistic rules.
+//! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
+
+pub mod gen;
+pub mod pipeline;
+pub mod server;
+pub mod tools;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the directory holding the top `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Cargo's target directory for this workspace (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// How many rules `examples/rules.txt` holds.
+pub const EXAMPLE_RULE_COUNT: usize = 5000;
+
+/// The example rules file that `build` and `serve` use by default.
+pub fn example_rules() -> PathBuf {
+    workspace_root().join("examples/rules.txt")
+}
+
+/// The arguments before the component path for `wasmtime serve`: the one
+/// definition used by `./x serve` and the end-to-end tests.
+pub fn serve_args(addr: &str) -> Vec<String> {
+    vec!["serve".into(), "--addr".into(), addr.into()]
+}

@@ -1,0 +1,195 @@
+//! `cargo xtask` (or `./x`): the project's commands. See `cargo xtask help`.
+
+use anyhow::{bail, Context, Result};
+use redirects_format::Status;
+use std::path::PathBuf;
+use std::process::Command;
+use xtask::pipeline::{self, BuildOptions};
+use xtask::tools::{self, Tools};
+
+const HELP: &str = "\
+usage: ./x <command> [options]      (./x runs `cargo xtask`)
+
+commands:
+  setup                    install the pinned tools (wasmtime, wac, wasm-tools, wizer)
+                           into $REDIRECTS_TOOLS (default ~/.cache/redirects-tools)
+  build [RULES]            rules -> composed/redirects.wasm (default RULES:
+                           $REDIRECTS_RULES, else examples/rules.txt)
+      --out FILE             write the composed component here instead
+      --default-status N     status for rules that name none (default 301)
+  serve [RULES]            build, then serve with `wasmtime serve`
+      --addr HOST:PORT       listen address (default 127.0.0.1:3000)
+  test                     setup, then fmt check, clippy -D warnings, and every test
+  gen-rules N              write N generated rules (deterministic)
+      -o FILE                output file (default stdout)
+      --seed S               seed (default 2026)
+";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        print!("{HELP}");
+        return Ok(());
+    }
+    let command = args.remove(0);
+    match command.as_str() {
+        "setup" => {
+            Tools::ensure()?;
+            eprintln!(
+                "setup: all tools present in {}",
+                tools::tools_dir().display()
+            );
+            Ok(())
+        }
+        "build" => {
+            let opts = build_options(&mut args)?;
+            no_more(&args)?;
+            build(&Tools::ensure()?, &opts).map(|_| ())
+        }
+        "serve" => {
+            let addr = take_flag(&mut args, "--addr")?.unwrap_or_else(|| "127.0.0.1:3000".into());
+            let opts = build_options(&mut args)?;
+            no_more(&args)?;
+            let tools = Tools::ensure()?;
+            build(&tools, &opts)?;
+            eprintln!(
+                "serving {} on http://{addr}/ (Ctrl-C stops)",
+                opts.out.display()
+            );
+            let err = exec(
+                Command::new(&tools.wasmtime)
+                    .args(xtask::serve_args(&addr))
+                    .arg(&opts.out),
+            );
+            Err(err)
+        }
+        "test" => {
+            no_more(&args)?;
+            test()
+        }
+        "gen-rules" => {
+            let out = take_flag(&mut args, "-o")?;
+            let seed = match take_flag(&mut args, "--seed")? {
+                Some(s) => s.parse().context("--seed takes a number")?,
+                None => xtask::gen::DEFAULT_SEED,
+            };
+            let [n] = args.as_slice() else {
+                bail!("usage: gen-rules N [-o FILE] [--seed S]")
+            };
+            let n: usize = n.parse().context("N must be a number")?;
+            let mut buf = Vec::new();
+            xtask::gen::generate(n, seed, &mut buf)?;
+            match out {
+                Some(path) => redirects_compiler::write_atomic(path.as_ref(), &buf)
+                    .with_context(|| format!("writing {path}"))?,
+                None => std::io::Write::write_all(&mut std::io::stdout(), &buf)?,
+            }
+            Ok(())
+        }
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n{HELP}"),
+    }
+}
+
+fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
+    let out = take_flag(args, "--out")?;
+    let status = take_flag(args, "--default-status")?;
+    let rules = match args.first() {
+        Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
+        _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
+    };
+    let mut opts = BuildOptions::new(rules);
+    if let Some(out) = out {
+        opts.out = PathBuf::from(out);
+    }
+    if let Some(s) = status {
+        opts.compile.default_status = s
+            .parse()
+            .ok()
+            .and_then(Status::from_code)
+            .context("--default-status takes 301, 302, 303, 307 or 308")?;
+    }
+    Ok(opts)
+}
+
+fn build(tools: &Tools, opts: &BuildOptions) -> Result<()> {
+    let report = pipeline::build(tools, opts)?;
+    let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "built {} ({} bytes) from {}: {} rules, {} distinct targets",
+        report.composed.display(),
+        size(&report.composed),
+        opts.rules.display(),
+        report.summary.rules,
+        report.summary.targets,
+    );
+    eprintln!(
+        "  table {} bytes, lookup component {} bytes",
+        report.summary.bytes,
+        size(&report.lookup)
+    );
+    for (name, took) in &report.steps {
+        eprintln!("  {:<34} {:>8.2?}", name, took);
+    }
+    eprintln!("  {:<34} {:>8.2?}", "total", report.total());
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    Tools::ensure()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = xtask::workspace_root();
+    let cargo = |args: &[&str]| tools::run(Command::new(&cargo).current_dir(&root).args(args));
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--quiet",
+        "--release",
+        "--target",
+        "wasm32-wasip1",
+        "-p",
+        "redirects-lookup",
+        "-p",
+        "redirects-router",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", "--release"])
+}
+
+fn take_flag(args: &mut Vec<String>, flag: &str) -> Result<Option<String>> {
+    let Some(i) = args.iter().position(|a| a == flag) else {
+        return Ok(None);
+    };
+    if i + 1 >= args.len() {
+        bail!("{flag} needs a value");
+    }
+    let value = args.remove(i + 1);
+    args.remove(i);
+    Ok(Some(value))
+}
+
+fn no_more(args: &[String]) -> Result<()> {
+    match args.first() {
+        Some(a) => bail!("unexpected argument `{a}` (see `./x help`)"),
+        None => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn exec(cmd: &mut Command) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    anyhow::Error::new(cmd.exec()).context("cannot start wasmtime")
+}

@@ -1,0 +1,221 @@
+//! The build pipeline, scripted once:
+//!
+//! 1. compile the rules into a table file (`redirects-compiler`);
+//! 2. `cargo build` the lookup and router core modules for `wasm32-wasip1`
+//!    (a no-op when the Rust sources did not change: new rules never
+//!    recompile Rust);
+//! 3. Wizer runs the lookup's init function with the table file mapped in
+//!    and snapshots the loaded table into the module;
+//! 4. `wasm-tools component new` turns both core modules into components
+//!    with the WASI preview1 *proxy* adapter (no file system at run time);
+//! 5. `wac plug` plugs the lookup into the router;
+//! 6. `wasm-tools validate`, then an atomic rename onto the output, so a
+//!    failed build leaves the previous `composed/redirects.wasm` in place.
+
+use crate::tools::{self, Tools};
+use anyhow::{Context, Result};
+use redirects_compiler::{CompileError, Options, Summary};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The guest directory Wizer maps the table's directory to.
+const GUEST_DATA_DIR: &str = "/data";
+/// The table file's name inside the work directory's `data/`.
+const TABLE_FILE: &str = "rules.bin";
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The rules file.
+    pub rules: PathBuf,
+    /// The composed component to write.
+    pub out: PathBuf,
+    /// Where intermediate files go (the table, the Wizer output, the
+    /// lookup and router components).
+    pub work_dir: PathBuf,
+    /// Rules compiler options.
+    pub compile: Options,
+}
+
+impl BuildOptions {
+    /// The defaults of `cargo xtask build`: `rules` into
+    /// `composed/redirects.wasm`, intermediates under `target/redirects/`.
+    pub fn new(rules: PathBuf) -> BuildOptions {
+        BuildOptions {
+            rules,
+            out: crate::workspace_root().join("composed/redirects.wasm"),
+            work_dir: crate::target_dir().join("redirects"),
+            compile: Options::default(),
+        }
+    }
+}
+
+/// What a build produced and how long each step took.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// The compiled table.
+    pub summary: Summary,
+    /// The table file.
+    pub table: PathBuf,
+    /// The standalone lookup component (reusable by other apps).
+    pub lookup: PathBuf,
+    /// The composed component.
+    pub composed: PathBuf,
+    /// Each step's name and wall time.
+    pub steps: Vec<(&'static str, Duration)>,
+}
+
+impl BuildReport {
+    /// Total wall time.
+    pub fn total(&self) -> Duration {
+        self.steps.iter().map(|s| s.1).sum()
+    }
+}
+
+/// The core modules built by `cargo build`.
+#[derive(Debug, Clone)]
+pub struct CoreModules {
+    /// `redirects_lookup.wasm`, before Wizer.
+    pub lookup: PathBuf,
+    /// `redirects_router.wasm`.
+    pub router: PathBuf,
+}
+
+/// Builds the lookup and router core modules (release, `wasm32-wasip1`).
+/// Cargo skips this when nothing changed.
+pub fn build_core_modules() -> Result<CoreModules> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    tools::run(
+        Command::new(cargo)
+            .current_dir(crate::workspace_root())
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"])
+            .args(["-p", "redirects-lookup", "-p", "redirects-router"]),
+    )?;
+    let dir = crate::target_dir().join("wasm32-wasip1/release");
+    Ok(CoreModules {
+        lookup: dir.join("redirects_lookup.wasm"),
+        router: dir.join("redirects_router.wasm"),
+    })
+}
+
+/// Runs the whole pipeline.
+pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
+    let mut steps = Vec::new();
+    let mut step = |name, started: Instant| steps.push((name, started.elapsed()));
+    let data_dir = opts.work_dir.join("data");
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+
+    let t = Instant::now();
+    let table = data_dir.join(TABLE_FILE);
+    let summary =
+        redirects_compiler::compile(&opts.rules, &table, opts.compile).map_err(|e| match e {
+            CompileError::Rules(_) => anyhow::anyhow!("{e}"),
+            e => anyhow::Error::new(e).context("compiling rules"),
+        })?;
+    step("compile rules", t);
+
+    let t = Instant::now();
+    let core = build_core_modules()?;
+    step("cargo build (no-op if unchanged)", t);
+
+    let t = Instant::now();
+    let adapter = opts.work_dir.join("wasi_snapshot_preview1.proxy.wasm");
+    write_if_changed(
+        &adapter,
+        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
+    )?;
+    let wizened = opts.work_dir.join("lookup.wizer.wasm");
+    tools::run(
+        Command::new(&tools.wizer)
+            .env("REDIRECTS_DATA", format!("{GUEST_DATA_DIR}/{TABLE_FILE}"))
+            .args([
+                "--allow-wasi",
+                "--inherit-env",
+                "true",
+                "--inherit-stdio",
+                "true",
+            ])
+            .arg(format!("--mapdir={GUEST_DATA_DIR}::{}", data_dir.display()))
+            .arg("-o")
+            .arg(&wizened)
+            .arg("--")
+            .arg(&core.lookup),
+    )
+    .context("Wizer could not initialise the lookup with the table")?;
+    step("wizer", t);
+
+    let t = Instant::now();
+    let lookup = opts.work_dir.join("lookup.wasm");
+    componentize(tools, &wizened, &adapter, &lookup)?;
+    let router = opts.work_dir.join("router.wasm");
+    componentize(tools, &core.router, &adapter, &router)?;
+    step("component new", t);
+
+    let t = Instant::now();
+    let out_dir = opts
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let tmp = out_dir.join(format!(
+        ".{}.tmp-{}",
+        opts.out
+            .file_name()
+            .context("output has no file name")?
+            .to_string_lossy(),
+        std::process::id()
+    ));
+    let result = plug_and_validate(tools, &router, &lookup, &tmp).and_then(|()| {
+        std::fs::rename(&tmp, &opts.out)
+            .with_context(|| format!("renaming onto {}", opts.out.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    step("wac plug + validate", t);
+
+    Ok(BuildReport {
+        summary,
+        table,
+        lookup,
+        composed: opts.out.clone(),
+        steps,
+    })
+}
+
+fn componentize(tools: &Tools, core: &Path, adapter: &Path, out: &Path) -> Result<()> {
+    tools::run(
+        Command::new(&tools.wasm_tools)
+            .args(["component", "new"])
+            .arg(core)
+            .arg("--adapt")
+            .arg(format!("wasi_snapshot_preview1={}", adapter.display()))
+            .arg("-o")
+            .arg(out),
+    )
+}
+
+fn plug_and_validate(tools: &Tools, router: &Path, lookup: &Path, out: &Path) -> Result<()> {
+    tools::run(
+        Command::new(&tools.wac)
+            .arg("plug")
+            .arg(router)
+            .arg("--plug")
+            .arg(lookup)
+            .arg("-o")
+            .arg(out),
+    )?;
+    tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(out))
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        redirects_compiler::write_atomic(path, bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

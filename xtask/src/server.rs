@@ -1,0 +1,157 @@
+//! Running the composed component under `wasmtime serve` on 127.0.0.1, and
+//! a minimal HTTP/1.1 client that sends request targets byte for byte (so
+//! tests can send what real clients would never build).
+
+use crate::tools::Tools;
+use anyhow::{bail, Context, Result};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `wasmtime serve` process; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts `wasmtime serve` for `component` on a free loopback port and
+    /// waits until it accepts connections.
+    pub fn start(tools: &Tools, component: &Path) -> Result<Server> {
+        let addr = free_port()?;
+        let child = Command::new(&tools.wasmtime)
+            .args(crate::serve_args(&addr.to_string()))
+            .arg(component)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting wasmtime serve")?;
+        let mut server = Server { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(addr).is_err() {
+            if let Some(status) = server.child.try_wait()? {
+                bail!("wasmtime serve exited before listening: {status}");
+            }
+            if Instant::now() > deadline {
+                bail!("wasmtime serve did not listen on {addr} within 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// `GET target` with a `Host` header.
+    pub fn get(&self, target: &str) -> Result<Response> {
+        request(
+            self.addr,
+            format!("GET {target} HTTP/1.1\r\nHost: {}\r\n", self.addr).as_bytes(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// A parsed HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower-cased) and raw values, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Sends one request: `head` is the request line and headers, each ending in
+/// CRLF, without the blank line; `Connection: close` is added and the
+/// response is read to the end.
+pub fn request(addr: SocketAddr, head: &[u8]) -> Result<Response> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(head)?;
+    stream.write_all(b"Connection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Result<Response> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("response has no end of headers")?;
+    let head = std::str::from_utf8(&raw[..end]).context("response head is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("bad status line {status_line:?}"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().as_bytes().to_vec()))
+        .collect();
+    let mut response = Response {
+        status,
+        headers,
+        body: raw[end + 4..].to_vec(),
+    };
+    if response
+        .header("transfer-encoding")
+        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+    {
+        response.body = dechunk(&response.body)?;
+    }
+    Ok(response)
+}
+
+fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let eol = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("chunk size line has no CRLF")?;
+        let size_text = std::str::from_utf8(&raw[..eol])?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).context("bad chunk size")?;
+        raw = &raw[eol + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        if raw.len() < size + 2 {
+            bail!("chunk truncated");
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
