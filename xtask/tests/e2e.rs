@@ -288,3 +288,33 @@ fn lookup_component_needs_no_capability() {
         ["redirects:lookup/lookup@0.1.0"]
     );
 }
+
+/// Calls one function of the lookup component with `wasmtime run --invoke`.
+fn invoke(call: &str) -> String {
+    tools::output(
+        Command::new(&tools().wasmtime)
+            .args(["run", "--invoke", call])
+            .arg(&basic().lookup),
+    )
+    .unwrap()
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn lookup_component_answers_without_the_router() {
+    let count = rules_of(&fixture("basic.txt")).len();
+    assert_eq!(invoke("rule-count()"), count.to_string());
+    assert_eq!(
+        invoke(r#"lookup({host: none, path: "/old/deeper/path", query: some("a=1")})"#),
+        r#"some({location: "/new/deeper", status: 302})"#
+    );
+    assert_eq!(
+        invoke(r#"lookup({host: some("example.com"), path: "/caf%C3%A9", query: none})"#),
+        r#"some({location: "/coffee", status: 301})"#
+    );
+    assert_eq!(
+        invoke(r#"lookup({host: none, path: "/missing", query: none})"#),
+        "none"
+    );
+}
