@@ -115,7 +115,8 @@ pub fn compile(input: &Path, output: &Path, opts: Options) -> Result<Summary, Co
         error,
     })?;
     let bytes = build_table(input, &text, opts).map_err(CompileError::Rules)?;
-    let table = redirects_format::Table::from_bytes(&bytes).expect("a fresh table reads back");
+    let table =
+        redirects_format::Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
     write_atomic(output, &bytes).map_err(|error| CompileError::Io {
         path: output.to_path_buf(),
         error,

@@ -33,7 +33,7 @@ fn compiles_and_round_trips() {
         stderr.contains("compiled 2 rules (2 distinct targets)"),
         "{stderr}"
     );
-    let table = redirects_format::Table::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    let table = redirects_format::Table::from_bytes(std::fs::read(&out).unwrap()).unwrap();
     let got = table.get(b"/c").unwrap();
     assert_eq!(
         (got.location.as_str(), got.status.code()),

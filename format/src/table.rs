@@ -1,4 +1,6 @@
 use crate::{FormatError, Status, Value, MAGIC};
+use std::ops::Range;
+use std::sync::Arc;
 
 const HEADER_LEN: usize = 24;
 
@@ -11,19 +13,34 @@ pub struct Redirect {
     pub status: Status,
 }
 
+/// One section of the table file, sharing the file's buffer (so a loaded
+/// table holds the file's bytes once, not a copy per section).
+#[derive(Clone)]
+struct Section {
+    buf: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl AsRef<[u8]> for Section {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
 /// A compiled redirect table, ready for lookups.
 ///
-/// Loading it ([`Table::from_bytes`]) validates the data once; after that,
-/// a lookup walks the fst map and decodes one front-coded target, without
-/// parsing anything else.
+/// Loading it ([`Table::from_bytes`]) validates the data once and keeps the
+/// file's bytes as they are (no copy); after that, a lookup walks the fst
+/// map and decodes one front-coded target, without parsing anything else.
 pub struct Table {
-    map: fst::Map<Vec<u8>>,
-    targets: fcsd::Set<Vec<u8>>,
+    map: fst::Map<Section>,
+    targets: fcsd::Set<Section>,
 }
 
 impl Table {
-    /// Reads a table written by [`TableBuilder::finish`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Table, FormatError> {
+    /// Reads a table written by [`TableBuilder::finish`], taking ownership
+    /// of its bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, FormatError> {
         if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
             return Err(FormatError::BadMagic);
         }
@@ -39,9 +56,15 @@ impl Table {
             });
         }
         let fst_end = HEADER_LEN + fst_len as usize;
-        let map = fst::Map::new(bytes[HEADER_LEN..fst_end].to_vec())
+        let len = bytes.len();
+        let buf = Arc::new(bytes);
+        let section = |range| Section {
+            buf: buf.clone(),
+            range,
+        };
+        let map = fst::Map::new(section(HEADER_LEN..fst_end))
             .map_err(|e| FormatError::Fst(e.to_string()))?;
-        let targets = fcsd::Set::from_bytes(bytes[fst_end..].to_vec())
+        let targets = fcsd::Set::from_bytes(section(fst_end..len))
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
         let table = Table { map, targets };
         // Every value must name a target that exists and a known status.
@@ -203,7 +226,7 @@ mod tests {
             b.insert(k, t, s);
         }
         let bytes = b.finish().unwrap();
-        let table = Table::from_bytes(&bytes).unwrap();
+        let table = Table::from_bytes(bytes.clone()).unwrap();
         assert_eq!(table.len(), 4);
         assert_eq!(table.target_count(), 3);
         for (k, t, s) in sample() {
@@ -232,22 +255,22 @@ mod tests {
         b.insert(b"/x".to_vec(), "/1".into(), Status::Found);
         let bytes = b.finish().unwrap();
         assert_eq!(
-            Table::from_bytes(b"nope").err(),
+            Table::from_bytes(b"nope".to_vec()).err(),
             Some(FormatError::BadMagic)
         );
         assert!(matches!(
-            Table::from_bytes(&bytes[..bytes.len() - 1]),
+            Table::from_bytes(bytes[..bytes.len() - 1].to_vec()),
             Err(FormatError::Truncated { .. })
         ));
         let mut bad = bytes.clone();
         bad[0] = b'X';
-        assert_eq!(Table::from_bytes(&bad).err(), Some(FormatError::BadMagic));
+        assert_eq!(Table::from_bytes(bad).err(), Some(FormatError::BadMagic));
     }
 
     #[test]
     fn empty_table_is_valid() {
         let bytes = TableBuilder::new().finish().unwrap();
-        let table = Table::from_bytes(&bytes).unwrap();
+        let table = Table::from_bytes(bytes.clone()).unwrap();
         assert!(table.is_empty());
         assert_eq!(table.get(b"/"), None);
     }

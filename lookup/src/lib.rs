@@ -35,7 +35,7 @@ pub extern "C" fn init() {
     let path = std::env::var(DATA_ENV)
         .unwrap_or_else(|_| panic!("{DATA_ENV} must name the table file during Wizer init"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let table = Table::from_bytes(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let table = Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
     if TABLE.set(table).is_err() {
         panic!("wizer.initialize ran twice");
     }

@@ -144,8 +144,7 @@ fn example_rules_round_trip_through_the_component() {
     let rules = rules_of(&rules_file);
     assert_eq!(rules.len(), xtask::EXAMPLE_RULE_COUNT);
     // The table file says the same as the rules text...
-    let table =
-        redirects_format::Table::from_bytes(&std::fs::read(&report.table).unwrap()).unwrap();
+    let table = redirects_format::Table::from_bytes(std::fs::read(&report.table).unwrap()).unwrap();
     assert_eq!(table.len(), rules.len());
     // ...and so does the real component, rule by rule, over HTTP.
     let server = Server::start(tools(), &report.composed).unwrap();
