@@ -1,7 +1,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// An error in one line of a rules file.
+/// A finding about one line of a rules file: an error (the build refuses
+/// the rules) or a warning (reported, the build goes on).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
     /// The rules file.
@@ -20,6 +21,32 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
+/// A warning about one line: reported, but the rules still build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleWarning {
+    /// The rules file.
+    pub file: PathBuf,
+    /// The line, counting from 1.
+    pub line: usize,
+    /// What to know.
+    pub kind: WarningKind,
+}
+
+impl fmt::Display for RuleWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: warning: {}",
+            self.file.display(),
+            self.line,
+            self.kind
+        )
+    }
+}
+
+/// The longest source or target accepted, in bytes.
+pub const MAX_URL_LEN: usize = 8192;
+
 /// What is wrong with a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -30,18 +57,28 @@ pub enum ErrorKind {
         /// The source given.
         source: String,
     },
-    /// The line has more than three fields.
-    TooManyFields {
-        /// How many fields it has.
-        count: usize,
+    /// A field after the status that is not a known option.
+    UnknownOption {
+        /// The field given.
+        option: String,
     },
-    /// The source does not start with `/`.
+    /// The source is neither a path starting with `/` nor an http(s) URL.
     SourceNotAbsolute {
         /// The source given.
         source: String,
     },
-    /// The source has a `%` not followed by two hex digits.
+    /// The source's host is not a valid host name (ports are not supported).
+    BadHost {
+        /// The host given.
+        host: String,
+    },
+    /// The source has a `%` not followed by two hex digits, or an escaped NUL.
     BadEscape {
+        /// The source given.
+        source: String,
+    },
+    /// A prefix rule (`/path/*`) that also names a query.
+    QueryOnPrefix {
         /// The source given.
         source: String,
     },
@@ -50,12 +87,17 @@ pub enum ErrorKind {
         /// The target given.
         target: String,
     },
+    /// `:splat` in the target of a rule that is not a prefix rule.
+    SplatWithoutPrefix {
+        /// The target given.
+        target: String,
+    },
     /// The status is not 301, 302, 303, 307 or 308.
     UnknownStatus {
         /// The status given.
         status: String,
     },
-    /// The source (after decoding escapes) was already defined.
+    /// The source (after normalisation) was already defined.
     DuplicateSource {
         /// The source given.
         source: String,
@@ -70,6 +112,34 @@ pub enum ErrorKind {
         /// Its column, counting from 1.
         column: usize,
     },
+    /// A source or target longer than [`MAX_URL_LEN`].
+    TooLong {
+        /// `source` or `target`.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The rule redirects to itself.
+    SelfRedirect {
+        /// The source given.
+        source: String,
+    },
+    /// Following the targets leads back to this rule.
+    Loop {
+        /// The sources in the loop, starting with this rule's, and the line
+        /// of each.
+        chain: Vec<(String, usize)>,
+    },
+    /// A feature of the input format that redirects does not support.
+    Unsupported {
+        /// What it is and what to do instead.
+        what: String,
+    },
+    /// A CSV row that does not fit the header.
+    Csv {
+        /// What is wrong.
+        what: String,
+    },
 }
 
 impl fmt::Display for ErrorKind {
@@ -77,19 +147,32 @@ impl fmt::Display for ErrorKind {
         match self {
             ErrorKind::NotUtf8 => write!(f, "line is not valid UTF-8"),
             ErrorKind::MissingTarget { source } => write!(f, "rule `{source}` has no target"),
-            ErrorKind::TooManyFields { count } => write!(
+            ErrorKind::UnknownOption { option } => write!(
                 f,
-                "expected `source target [status]`, found {count} fields"
+                "unknown field `{option}` (expected a status or `preserve-query`, `preserve-suffix`)"
             ),
-            ErrorKind::SourceNotAbsolute { source } => {
-                write!(f, "source `{source}` must start with `/`")
-            }
-            ErrorKind::BadEscape { source } => {
-                write!(f, "source `{source}` has an invalid %-escape")
+            ErrorKind::SourceNotAbsolute { source } => write!(
+                f,
+                "source `{source}` must start with `/` or be an http(s):// URL"
+            ),
+            ErrorKind::BadHost { host } => write!(
+                f,
+                "invalid host `{host}` (a host name, optionally `*.` before it; no port)"
+            ),
+            ErrorKind::BadEscape { source } => write!(
+                f,
+                "source `{source}` has an invalid %-escape (or an escaped NUL)"
+            ),
+            ErrorKind::QueryOnPrefix { source } => {
+                write!(f, "prefix rule `{source}` cannot name a query")
             }
             ErrorKind::BadTarget { target } => write!(
                 f,
                 "target `{target}` must be a path starting with `/` or an http(s):// URL"
+            ),
+            ErrorKind::SplatWithoutPrefix { target } => write!(
+                f,
+                "target `{target}` uses `:splat` but the source does not end in `/*`"
             ),
             ErrorKind::UnknownStatus { status } => write!(
                 f,
@@ -102,6 +185,61 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ControlCharacter { byte, column } => write!(
                 f,
                 "control character 0x{byte:02X} at column {column} (CR, LF and other control characters are not allowed in rules)"
+            ),
+            ErrorKind::TooLong { what, len } => {
+                write!(f, "{what} is {len} bytes long (at most {MAX_URL_LEN})")
+            }
+            ErrorKind::SelfRedirect { source } => {
+                write!(f, "rule `{source}` redirects to itself")
+            }
+            ErrorKind::Loop { chain } => {
+                write!(f, "redirect loop: ")?;
+                for (source, line) in chain {
+                    write!(f, "{source} (line {line}) -> ")?;
+                }
+                write!(f, "{}", chain[0].0)
+            }
+            ErrorKind::Unsupported { what } => write!(f, "unsupported: {what}"),
+            ErrorKind::Csv { what } => write!(f, "{what}"),
+        }
+    }
+}
+
+/// What a warning says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarningKind {
+    /// A → B → C: this rule's target was replaced by the end of the chain.
+    ChainCollapsed {
+        /// The source of this rule.
+        source: String,
+        /// The target as written.
+        via: String,
+        /// The target it now has.
+        target: String,
+    },
+    /// Netlify's `!` (force) has no meaning here and was ignored.
+    ForceIgnored,
+    /// A rule that a splat rule earlier in a Netlify file covers: Netlify
+    /// would never reach it, redirects picks the more specific rule.
+    Shadowed {
+        /// The line of the covering splat rule.
+        by_line: usize,
+    },
+}
+
+impl fmt::Display for WarningKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WarningKind::ChainCollapsed { source, via, target } => write!(
+                f,
+                "chain collapsed: `{source}` -> `{via}` -> ... now redirects straight to `{target}`"
+            ),
+            WarningKind::ForceIgnored => {
+                write!(f, "`!` (force) is ignored: rules always apply")
+            }
+            WarningKind::Shadowed { by_line } => write!(
+                f,
+                "shadowed in Netlify by the splat rule on line {by_line}; here the more specific rule wins"
             ),
         }
     }

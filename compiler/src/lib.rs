@@ -1,51 +1,121 @@
-//! The rules compiler: rules text in, a [`redirects_format`] table out.
+//! The rules compiler: rules in one of three formats in, a
+//! [`redirects_format`] table out.
 //!
-//! # The rules format
+//! - **text** (default): `source target [status] [option ...]`, the format
+//!   of Fermyon's large-scale-redirects sample, extended (see `README.md`);
+//! - **csv**: Cloudflare Bulk Redirects' columns (see [`csv`]);
+//! - **netlify**: `_redirects` without conditions (see [`netlify`]).
 //!
-//! One rule a line: `source target [status]`, fields separated by spaces or
-//! tabs (the format of Fermyon's large-scale-redirects sample).
-//!
-//! - `source` is a path starting with `/`. It is matched without the query
-//!   string, after `%XX` escapes are decoded, so `/caf%C3%A9` and `/café`
-//!   are the same source.
-//! - `target` is a path starting with `/` or an absolute `http://` or
-//!   `https://` URL; it becomes the `Location` header as written.
-//! - `status` is 301, 302, 303, 307 or 308; without it, the default (301,
-//!   or `--default-status`).
-//! - A line whose first non-blank character is `#` is a comment; blank lines
-//!   are ignored. Lines may end in `\n` or `\r\n`.
-//!
-//! Everything else is an error naming the file and line: a missing target,
-//! extra fields, a source not starting with `/`, an invalid `%` escape, an
-//! unknown status, a duplicate source, a control character (a CR or NUL, for
-//! instance) anywhere in a rule, or a file that is not UTF-8. The compiler
-//! reports every error it finds and writes nothing unless there is none.
+//! [`check`] parses and lints without building; [`compile`] writes the
+//! table atomically, and only when there is no error. Every error names
+//! the file and line; all are reported at once.
 
 #![deny(missing_docs)]
 
+pub mod csv;
 mod error;
-mod parse;
+mod lint;
+pub mod netlify;
+mod rule;
+mod text;
 mod write;
 
-pub use error::{ErrorKind, RuleError};
-pub use parse::{parse_rules, Rule};
+pub use error::{ErrorKind, RuleError, RuleWarning, WarningKind, MAX_URL_LEN};
+pub use rule::{strip_scheme, Rule};
 pub use write::write_atomic;
 
-use redirects_format::{Status, TableBuilder};
-use std::path::Path;
+use redirects_format::{Flags, Status, TableBuilder, TableOptions};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-/// Options for [`compile`].
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `source target [status] [option ...]`.
+    Text,
+    /// Cloudflare Bulk Redirects CSV.
+    Csv,
+    /// Netlify `_redirects`.
+    Netlify,
+}
+
+impl Format {
+    /// The format for a file name: `*.csv` is CSV, `_redirects` (or
+    /// `*.redirects`) is Netlify, anything else text.
+    pub fn for_path(path: &Path) -> Format {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".csv") {
+            Format::Csv
+        } else if name == "_redirects" || name.ends_with(".redirects") {
+            Format::Netlify
+        } else {
+            Format::Text
+        }
+    }
+
+    /// Parses `text`, `csv` or `netlify`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "text" => Some(Format::Text),
+            "csv" => Some(Format::Csv),
+            "netlify" => Some(Format::Netlify),
+            _ => None,
+        }
+    }
+}
+
+/// Compiler options.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// The status of rules that name none.
     pub default_status: Status,
+    /// Flags every rule starts with (`--preserve-query`).
+    pub default_flags: Flags,
+    /// Table-wide matching options (case, trailing slash).
+    pub table: TableOptions,
+    /// The input format; `None` picks it from the file name.
+    pub format: Option<Format>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             default_status: Status::DEFAULT,
+            default_flags: Flags::default(),
+            table: TableOptions::default(),
+            format: None,
         }
+    }
+}
+
+/// The result of checking a rules file.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The rules that will be built (chains already collapsed).
+    pub rules: Vec<Rule>,
+    /// Errors: the rules do not build while there is one.
+    pub errors: Vec<RuleError>,
+    /// Warnings.
+    pub warnings: Vec<RuleWarning>,
+}
+
+impl Report {
+    /// A one-line summary of the rules and findings.
+    pub fn summary(&self) -> String {
+        let prefix = self.rules.iter().filter(|r| r.prefix).count();
+        let hosts = self.rules.iter().filter(|r| r.host.is_some()).count();
+        format!(
+            "{} rules ({} exact, {} prefix, {} with a host): {} error(s), {} warning(s)",
+            self.rules.len(),
+            self.rules.len() - prefix,
+            prefix,
+            hosts,
+            self.errors.len(),
+            self.warnings.len()
+        )
     }
 }
 
@@ -58,6 +128,8 @@ pub struct Summary {
     pub targets: usize,
     /// Size of the table file in bytes.
     pub bytes: usize,
+    /// The warnings found.
+    pub warnings: Vec<RuleWarning>,
 }
 
 /// Why [`compile`] failed.
@@ -66,27 +138,27 @@ pub enum CompileError {
     /// The rules file could not be read, or the table could not be written.
     Io {
         /// The file concerned.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// What went wrong.
         error: std::io::Error,
     },
     /// The rules have errors; nothing was written.
-    Rules(Vec<RuleError>),
+    Rules(Report),
 }
 
 impl std::fmt::Display for CompileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CompileError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            CompileError::Rules(errors) => {
+            CompileError::Rules(report) => {
                 const SHOWN: usize = 50;
-                for e in errors.iter().take(SHOWN) {
+                for e in report.errors.iter().take(SHOWN) {
                     writeln!(f, "{e}")?;
                 }
-                if errors.len() > SHOWN {
-                    writeln!(f, "... and {} more errors", errors.len() - SHOWN)?;
+                if report.errors.len() > SHOWN {
+                    writeln!(f, "... and {} more errors", report.errors.len() - SHOWN)?;
                 }
-                write!(f, "{} error(s); nothing was written", errors.len())
+                write!(f, "{} error(s); nothing was written", report.errors.len())
             }
         }
     }
@@ -94,27 +166,109 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// Builds the table bytes for rules text (`name` is used in error messages).
-pub fn build_table(name: &Path, text: &[u8], opts: Options) -> Result<Vec<u8>, Vec<RuleError>> {
-    let rules = parse_rules(name, text, opts.default_status)?;
-    let mut builder = TableBuilder::new();
-    for rule in rules {
-        builder.insert(rule.key, rule.target, rule.status);
+/// Parses and lints rules text (`file` names it in messages).
+pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
+    let format = opts.format.unwrap_or_else(|| Format::for_path(file));
+    let mut report = Report::default();
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut header = None;
+    let progress = Progress::new();
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        progress.tick(line);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push((line, ErrorKind::NotUtf8));
+            continue;
+        };
+        let trimmed = text.trim_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Err(e) = rule::check_control(text) {
+            errors.push((line, e));
+            continue;
+        }
+        let parsed = match format {
+            Format::Text => text::parse_line(line, trimmed, opts),
+            Format::Netlify => {
+                netlify::parse_line(line, trimmed, opts, &mut |w| warnings.push((line, w)))
+            }
+            Format::Csv => match &header {
+                None => match csv::parse_header(trimmed) {
+                    Ok(h) => {
+                        header = Some(h);
+                        continue;
+                    }
+                    Err(e) => {
+                        errors.push((line, e));
+                        break;
+                    }
+                },
+                Some(h) => csv::parse_line(line, trimmed, h, opts),
+            },
+        };
+        match parsed {
+            Ok(rule) => report.rules.push(rule),
+            Err(e) => errors.push((line, e)),
+        }
     }
-    // Duplicates were reported by the parser with their lines.
-    Ok(builder.finish().expect("parser rejects duplicate sources"))
+    progress.done();
+    let mut findings = lint::Findings::default();
+    lint::lint(
+        &mut report.rules,
+        opts.table,
+        format == Format::Netlify,
+        &mut findings,
+    );
+    errors.extend(findings.errors);
+    warnings.extend(findings.warnings);
+    errors.sort_by_key(|e| e.0);
+    warnings.sort_by_key(|w| w.0);
+    let file = file.to_path_buf();
+    report.errors = errors
+        .into_iter()
+        .map(|(line, kind)| RuleError {
+            file: file.clone(),
+            line,
+            kind,
+        })
+        .collect();
+    report.warnings = warnings
+        .into_iter()
+        .map(|(line, kind)| RuleWarning {
+            file: file.clone(),
+            line,
+            kind,
+        })
+        .collect();
+    report
+}
+
+/// Builds the table bytes for a report without errors.
+pub fn build_table(report: &Report, opts: &Options) -> Vec<u8> {
+    let mut builder = TableBuilder::new(opts.table);
+    for rule in &report.rules {
+        builder.insert(rule.key(), rule.target.clone(), rule.status, rule.flags);
+    }
+    builder.finish().expect("lint removed duplicate keys")
 }
 
 /// Compiles the rules file `input` into the table file `output`.
 ///
 /// The output is written to a temporary file beside it and renamed into place
 /// only when complete, so a failed compile never leaves a partial table.
-pub fn compile(input: &Path, output: &Path, opts: Options) -> Result<Summary, CompileError> {
+pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, CompileError> {
     let text = std::fs::read(input).map_err(|error| CompileError::Io {
         path: input.to_path_buf(),
         error,
     })?;
-    let bytes = build_table(input, &text, opts).map_err(CompileError::Rules)?;
+    let report = check(input, &text, opts);
+    if !report.errors.is_empty() {
+        return Err(CompileError::Rules(report));
+    }
+    let bytes = build_table(&report, opts);
     let table =
         redirects_format::Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
     write_atomic(output, &bytes).map_err(|error| CompileError::Io {
@@ -125,5 +279,28 @@ pub fn compile(input: &Path, output: &Path, opts: Options) -> Result<Summary, Co
         rules: table.len(),
         targets: table.target_count(),
         bytes: bytes.len(),
+        warnings: report.warnings,
     })
 }
+
+/// A line counter on stderr while parsing big files, only on a terminal.
+struct Progress(bool);
+
+impl Progress {
+    fn new() -> Progress {
+        Progress(std::io::stderr().is_terminal())
+    }
+    fn tick(&self, line: usize) {
+        if self.0 && line.is_multiple_of(100_000) {
+            eprint!("\r  parsing: {line} lines");
+        }
+    }
+    fn done(&self) {
+        if self.0 {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

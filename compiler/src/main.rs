@@ -1,31 +1,47 @@
-//! `redirects-compile`: compile a rules file into a table file.
+//! `redirects-compile`: compile a rules file into a table file, or check it.
 
-use redirects_compiler::{compile, CompileError, Options};
+use redirects_compiler::{check, compile, CompileError, Format, Options};
 use redirects_format::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: redirects-compile RULES -o OUTPUT [--default-status 301|302|303|307|308]";
+const USAGE: &str = "\
+usage: redirects-compile RULES -o OUTPUT [options]   build the table file
+       redirects-compile check RULES [options]       report errors and warnings, build nothing
+options:
+  --format text|csv|netlify   input format (default: from the file name: *.csv, _redirects, else text)
+  --default-status N          301, 302, 303, 307 or 308 for rules that name none (default 301)
+  --preserve-query            every rule carries the request's query over onto its target
+  --case-insensitive          match paths regardless of case
+  --strict-trailing-slash     /a and /a/ are different paths";
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let check_only = args.peek().is_some_and(|a| a == "check");
+    if check_only {
+        args.next();
+    }
     let mut input = None;
     let mut output = None;
     let mut opts = Options::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-o" | "--output" => output = args.next().map(PathBuf::from),
-            "--default-status" => {
-                match args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .and_then(Status::from_code)
-                {
-                    Some(s) => opts.default_status = s,
-                    None => return usage("--default-status takes 301, 302, 303, 307 or 308"),
-                }
-            }
+            "--default-status" => match args
+                .next()
+                .and_then(|s| s.parse().ok())
+                .and_then(Status::from_code)
+            {
+                Some(s) => opts.default_status = s,
+                None => return usage("--default-status takes 301, 302, 303, 307 or 308"),
+            },
+            "--format" => match args.next().as_deref().and_then(Format::from_name) {
+                Some(f) => opts.format = Some(f),
+                None => return usage("--format takes text, csv or netlify"),
+            },
+            "--preserve-query" => opts.default_flags.preserve_query = true,
+            "--case-insensitive" => opts.table.case_insensitive = true,
+            "--strict-trailing-slash" => opts.table.strict_trailing_slash = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -34,11 +50,39 @@ fn main() -> ExitCode {
             _ => return usage(&format!("unexpected argument `{arg}`")),
         }
     }
-    let (Some(input), Some(output)) = (input, output) else {
-        return usage("RULES and -o OUTPUT are required");
+    let Some(input) = input else {
+        return usage("RULES is required");
     };
-    match compile(&input, &output, opts) {
+    if check_only {
+        let text = match std::fs::read(&input) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", input.display());
+                return ExitCode::from(2);
+            }
+        };
+        let report = check(&input, &text, &opts);
+        for e in &report.errors {
+            println!("{e}");
+        }
+        for w in &report.warnings {
+            println!("{w}");
+        }
+        println!("{}", report.summary());
+        return if report.errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
+    let Some(output) = output else {
+        return usage("-o OUTPUT is required");
+    };
+    match compile(&input, &output, &opts) {
         Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("{w}");
+            }
             eprintln!(
                 "compiled {} rules ({} distinct targets) into {} ({} bytes)",
                 s.rules,

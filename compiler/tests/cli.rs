@@ -1,5 +1,6 @@
 //! The `redirects-compile` binary: exit codes, messages, and atomic output.
 
+use redirects_format::Request;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -34,12 +35,17 @@ fn compiles_and_round_trips() {
         "{stderr}"
     );
     let table = redirects_format::Table::from_bytes(std::fs::read(&out).unwrap()).unwrap();
-    let got = table.get(b"/c").unwrap();
-    assert_eq!(
-        (got.location.as_str(), got.status.code()),
-        ("https://x.example/d", 302)
-    );
-    assert_eq!(table.get(b"/a").unwrap().status.code(), 301);
+    let resolve = |path| {
+        let r = table
+            .resolve(&Request {
+                path,
+                ..Request::default()
+            })
+            .unwrap();
+        (r.location, r.status.code())
+    };
+    assert_eq!(resolve("/c"), ("https://x.example/d".to_string(), 302));
+    assert_eq!(resolve("/a/"), ("/b".to_string(), 301));
 }
 
 #[test]
@@ -64,6 +70,43 @@ fn bad_rules_exit_1_and_leave_the_old_output() {
         2,
         "a temporary file was left behind"
     );
+}
+
+#[test]
+fn check_reports_without_writing() {
+    let dir = scratch("check");
+    let rules = dir.join("_redirects");
+    std::fs::write(&rules, "/a /b 301!\n/b /c\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_redirects-compile"))
+        .arg("check")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let name = rules.display();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "{name}:1: warning: `!` (force) is ignored: rules always apply\n\
+             {name}:1: warning: chain collapsed: `/a` -> `/b` -> ... now redirects straight to `/c`\n\
+             2 rules (2 exact, 0 prefix, 0 with a host): 0 error(s), 2 warning(s)\n"
+        )
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "check wrote a file"
+    );
+    std::fs::write(&rules, "/a /a\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_redirects-compile"))
+        .arg("check")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with(&format!("{name}:1: rule `/a` redirects to itself\n")));
 }
 
 #[test]

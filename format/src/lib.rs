@@ -2,23 +2,28 @@
 //!
 //! The rules compiler writes a table with [`TableBuilder`]; the lookup
 //! component reads it with [`Table::from_bytes`] inside its Wizer init
-//! function and answers requests with [`Table::get`]. Both sides derive
-//! lookup keys with [`path_key`], so a rule and a request agree on what
-//! "the same path" means.
+//! function and answers requests with [`Table::resolve`]. Both sides derive
+//! keys with the functions of the `key` module ([`normalize_path`],
+//! [`exact_key`], [`prefix_key`]), so a rule and a request agree on what
+//! "the same URL" means; the request-time matching lives here too, so it is
+//! tested natively.
 //!
-//! # Layout (version 1)
+//! # Layout (version 2)
 //!
 //! ```text
 //! offset  size  field
-//! 0       8     magic  b"REDIRX01" (the last two bytes are the format version)
-//! 8       8     u64 LE length of the fst map (N)
-//! 16      8     u64 LE length of the fcsd set (M)
-//! 24      N     fst::Map: lookup key -> packed value (see `Value`)
-//! 24+N    M     fcsd::Set of every distinct target, in byte order
+//! 0       8     magic  b"REDIRX02" (the last two bytes are the format version)
+//! 8       8     u64 LE table options (bit 0 case-insensitive, bit 1 strict trailing slash)
+//! 16      8     u64 LE length of the fst map (N)
+//! 24      8     u64 LE length of the fcsd set (M)
+//! 32      N     fst::Map: key -> packed value (see `Value`)
+//! 32+N    M     fcsd::Set of every distinct target, in byte order
 //! ```
 //!
-//! A packed [`Value`] holds the status code in its low 16 bits and the
-//! target's id in the fcsd set (its rank in byte order) above them.
+//! A key is `kind host path [NUL query]` (see [`exact_key`]); a packed
+//! [`Value`] holds the status code in its low 16 bits, the rule's
+//! [`Flags`] in the next 8 and the target's id in the fcsd set (its rank in
+//! byte order) above them.
 
 #![deny(missing_docs)]
 
@@ -28,9 +33,11 @@ mod table;
 mod value;
 
 pub use error::FormatError;
-pub use key::path_key;
-pub use table::{Redirect, Table, TableBuilder};
-pub use value::{Status, Value};
+pub use key::{
+    exact_key, normalize_host, normalize_path, path_key, percent_decode, prefix_key, TableOptions,
+};
+pub use table::{Redirect, Request, Table, TableBuilder};
+pub use value::{Flags, Status, Value};
 
 /// The first eight bytes of every table file.
-pub const MAGIC: [u8; 8] = *b"REDIRX01";
+pub const MAGIC: [u8; 8] = *b"REDIRX02";

@@ -1,16 +1,29 @@
-use crate::{FormatError, Status, Value, MAGIC};
+use crate::key::{exact_key, normalize_host, normalize_path, PREFIX};
+use crate::{Flags, FormatError, Status, TableOptions, Value, MAGIC};
+use fst::raw::Output;
 use std::ops::Range;
 use std::sync::Arc;
 
-const HEADER_LEN: usize = 24;
+const HEADER_LEN: usize = 32;
 
 /// A redirect found in a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redirect {
-    /// The `Location` header value, as written in the rules.
+    /// The `Location` header value.
     pub location: String,
     /// The redirect status.
     pub status: Status,
+}
+
+/// What the caller knows about a request (the WIT `request` record).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// The host, without port.
+    pub host: Option<&'a str>,
+    /// The raw path, starting with `/`, without the query.
+    pub path: &'a str,
+    /// The raw query, without `?`.
+    pub query: Option<&'a str>,
 }
 
 /// One section of the table file, sharing the file's buffer (so a loaded
@@ -33,6 +46,7 @@ impl AsRef<[u8]> for Section {
 /// file's bytes as they are (no copy); after that, a lookup walks the fst
 /// map and decodes one front-coded target, without parsing anything else.
 pub struct Table {
+    options: TableOptions,
     map: fst::Map<Section>,
     targets: fcsd::Set<Section>,
 }
@@ -44,8 +58,9 @@ impl Table {
         if bytes.len() < HEADER_LEN || bytes[..8] != MAGIC {
             return Err(FormatError::BadMagic);
         }
-        let fst_len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-        let set_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
+        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let options = TableOptions::from_bits(word(8));
+        let (fst_len, set_len) = (word(16), word(24));
         let expected = (HEADER_LEN as u64)
             .saturating_add(fst_len)
             .saturating_add(set_len);
@@ -66,32 +81,194 @@ impl Table {
             .map_err(|e| FormatError::Fst(e.to_string()))?;
         let targets = fcsd::Set::from_bytes(section(fst_end..len))
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
-        let table = Table { map, targets };
+        let table = Table {
+            options,
+            map,
+            targets,
+        };
         // Every value must name a target that exists and a known status.
         let n_targets = table.targets.len() as u64;
         let mut stream = table.map.stream();
         while let Some((_, raw)) = fst::Streamer::next(&mut stream) {
             match Value::unpack(raw) {
                 Some(v) if v.target_id < n_targets => {}
-                _ => return Err(FormatError::BadTargetId(raw >> 16)),
+                _ => return Err(FormatError::BadTargetId(raw >> 24)),
             }
         }
         drop(stream);
         Ok(table)
     }
 
-    /// The redirect stored for a lookup key (see [`crate::path_key`]).
-    pub fn get(&self, key: &[u8]) -> Option<Redirect> {
-        let value = Value::unpack(self.map.get(key)?)?;
-        self.redirect(value)
+    /// The table-wide matching options it was built with.
+    pub fn options(&self) -> TableOptions {
+        self.options
     }
 
-    fn redirect(&self, value: Value) -> Option<Redirect> {
-        let id = usize::try_from(value.target_id).ok()?;
-        let location = String::from_utf8(self.targets.decoder().run(id)).ok()?;
+    /// Finds the redirect for a request. The precedence, first match wins:
+    ///
+    /// 1. exact rules, for the request's host, then its parent domains
+    ///    (rules with `include_subdomains` only), then rules for every host;
+    ///    for each host a rule naming the request's exact query first;
+    /// 2. prefix rules, hosts in the same order, the longest prefix first.
+    ///
+    /// A redirect whose `Location` would be the request itself is dropped
+    /// (`None`): a rule never redirects a request to itself.
+    pub fn resolve(&self, req: &Request) -> Option<Redirect> {
+        let path = normalize_path(req.path, self.options)?;
+        let host = req.host.and_then(normalize_host);
+        let mut hosts: Vec<(&str, bool)> = Vec::with_capacity(4);
+        if let Some(h) = host.as_deref() {
+            hosts.push((h, false));
+            let mut rest = h;
+            while let Some((_, parent)) = rest.split_once('.') {
+                hosts.push((parent, true));
+                rest = parent;
+            }
+        }
+        hosts.push(("", false));
+        let query = req.query.filter(|q| !q.is_empty());
+        let accept = |v: &Value, parent: bool| !parent || v.flags.include_subdomains;
+
+        for &(h, parent) in &hosts {
+            let with_query = query.map(|q| exact_key(h, &path, Some(q)));
+            for key in with_query.into_iter().chain([exact_key(h, &path, None)]) {
+                if let Some(v) = self.value(&key).filter(|v| accept(v, parent)) {
+                    return self.finish(v, req, host.as_deref(), &path, None);
+                }
+            }
+        }
+        for &(h, parent) in &hosts {
+            if let Some((v, at)) = self.longest_prefix(h, &path, |v| accept(v, parent)) {
+                return self.finish(v, req, host.as_deref(), &path, Some(&path[at..]));
+            }
+        }
+        None
+    }
+
+    fn value(&self, key: &[u8]) -> Option<Value> {
+        Value::unpack(self.map.get(key)?)
+    }
+
+    /// Walks the fst along `*host path` and returns the accepted prefix
+    /// rule with the longest prefix ending at a segment boundary, and where
+    /// the rest of the path starts.
+    fn longest_prefix(
+        &self,
+        host: &str,
+        path: &[u8],
+        accept: impl Fn(&Value) -> bool,
+    ) -> Option<(Value, usize)> {
+        let fst = self.map.as_fst();
+        let mut node = fst.root();
+        let mut out = Output::zero();
+        for &b in [PREFIX].iter().chain(host.as_bytes()) {
+            let t = node.transition(node.find_input(b)?);
+            out = out.cat(t.out);
+            node = fst.node(t.addr);
+        }
+        let mut best = None;
+        for i in 0..=path.len() {
+            let boundary = i == path.len() || path[i] == b'/';
+            if boundary && node.is_final() {
+                if let Some(v) = Value::unpack(out.cat(node.final_output()).value()) {
+                    if accept(&v) {
+                        best = Some((v, i));
+                    }
+                }
+            }
+            let Some(&b) = path.get(i) else { break };
+            let Some(ti) = node.find_input(b) else { break };
+            let t = node.transition(ti);
+            out = out.cat(t.out);
+            node = fst.node(t.addr);
+        }
+        best
+    }
+
+    fn finish(
+        &self,
+        v: Value,
+        req: &Request,
+        host: Option<&str>,
+        path: &[u8],
+        suffix: Option<&[u8]>,
+    ) -> Option<Redirect> {
+        let mut location = self.target(v.target_id)?;
+        if let Some(suffix) = suffix {
+            let splat = suffix.strip_prefix(b"/").unwrap_or(suffix);
+            if location.contains(":splat") {
+                location = location.replace(":splat", &encode_path(splat));
+            } else if v.flags.preserve_suffix && !splat.is_empty() {
+                let at = location.find(['?', '#']).unwrap_or(location.len());
+                let sep = if location[..at].ends_with('/') {
+                    ""
+                } else {
+                    "/"
+                };
+                location.insert_str(at, &format!("{sep}{}", encode_path(splat)));
+            }
+        }
+        if v.flags.preserve_query {
+            if let Some(q) = req.query.filter(|q| !q.is_empty()) {
+                let at = location.find('#').unwrap_or(location.len());
+                let sep = if location[..at].contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                location.insert_str(at, &format!("{sep}{}", encode_query(q)));
+            }
+        }
+        if self.is_same_request(&location, req, host, path) {
+            return None;
+        }
         Some(Redirect {
             location,
-            status: value.status,
+            status: v.status,
+        })
+    }
+
+    /// Whether following `location` would request the same resource again.
+    fn is_same_request(
+        &self,
+        location: &str,
+        req: &Request,
+        host: Option<&str>,
+        path: &[u8],
+    ) -> bool {
+        let rest = match location.split_once("://") {
+            Some((_, after)) => {
+                let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+                let loc_host = after[..end].split(':').next().and_then(normalize_host);
+                if loc_host.as_deref() != host {
+                    return false;
+                }
+                &after[end..]
+            }
+            None => location,
+        };
+        let rest = rest.split('#').next().unwrap_or_default();
+        let (loc_path, loc_query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let loc_path = if loc_path.is_empty() { "/" } else { loc_path };
+        normalize_path(loc_path, self.options).as_deref() == Some(path)
+            && loc_query.filter(|q| !q.is_empty()) == req.query.filter(|q| !q.is_empty())
+    }
+
+    fn target(&self, id: u64) -> Option<String> {
+        let id = usize::try_from(id).ok()?;
+        String::from_utf8(self.targets.decoder().run(id)).ok()
+    }
+
+    /// The redirect stored under a raw key (see [`crate::exact_key`]), with
+    /// no normalisation or precedence: for tools and tests.
+    pub fn get(&self, key: &[u8]) -> Option<Redirect> {
+        let v = self.value(key)?;
+        Some(Redirect {
+            location: self.target(v.target_id)?,
+            status: v.status,
         })
     }
 
@@ -109,36 +286,58 @@ impl Table {
     pub fn target_count(&self) -> usize {
         self.targets.len()
     }
+}
 
-    /// Every rule, in key order (for tests and tools, not for requests).
-    pub fn entries(&self) -> Vec<(Vec<u8>, Redirect)> {
-        let mut out = Vec::with_capacity(self.len());
-        let mut stream = self.map.stream();
-        while let Some((key, raw)) = fst::Streamer::next(&mut stream) {
-            if let Some(r) = Value::unpack(raw).and_then(|v| self.redirect(v)) {
-                out.push((key.to_vec(), r));
-            }
+/// Percent-encodes every byte that may not stand in a URL path as is, so a
+/// Location built from request bytes never carries CR, LF, spaces or
+/// anything else a header must not hold.
+fn encode_path(bytes: &[u8]) -> String {
+    encode(bytes, |b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+    })
+}
+
+/// Like [`encode_path`] for a query: keeps `?`, `=` and `&`, and `%` (the
+/// query is passed on still encoded).
+fn encode_query(query: &str) -> String {
+    encode(query.as_bytes(), |b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+    })
+}
+
+fn encode(bytes: &[u8], keep: impl Fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if keep(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
-        out
     }
+    out
 }
 
 /// Collects rules and writes them as a table.
 #[derive(Default)]
 pub struct TableBuilder {
-    entries: Vec<(Vec<u8>, String, Status)>,
+    options: TableOptions,
+    entries: Vec<(Vec<u8>, String, Status, Flags)>,
 }
 
 impl TableBuilder {
-    /// An empty builder.
-    pub fn new() -> TableBuilder {
-        TableBuilder::default()
+    /// An empty builder for a table with these options.
+    pub fn new(options: TableOptions) -> TableBuilder {
+        TableBuilder {
+            options,
+            entries: Vec::new(),
+        }
     }
 
-    /// Adds a rule: requests whose key is `key` go to `target` with `status`.
-    /// Duplicate keys are reported by [`TableBuilder::finish`].
-    pub fn insert(&mut self, key: Vec<u8>, target: String, status: Status) {
-        self.entries.push((key, target, status));
+    /// Adds a rule under a key built by [`crate::exact_key`] or
+    /// [`crate::prefix_key`]. Duplicate keys are reported by
+    /// [`TableBuilder::finish`].
+    pub fn insert(&mut self, key: Vec<u8>, target: String, status: Status, flags: Flags) {
+        self.entries.push((key, target, status, flags));
     }
 
     /// Number of rules added so far.
@@ -164,13 +363,14 @@ impl TableBuilder {
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
 
         let mut map = fst::MapBuilder::memory();
-        for (key, target, status) in &self.entries {
+        for (key, target, status, flags) in &self.entries {
             let target_id = targets
                 .binary_search(&target.as_str())
                 .expect("every target is in the set") as u64;
             let value = Value {
                 target_id,
                 status: *status,
+                flags: *flags,
             };
             map.insert(key, value.pack())
                 .map_err(|e| FormatError::Fst(e.to_string()))?;
@@ -181,6 +381,7 @@ impl TableBuilder {
 
         let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes());
         out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.options.to_bits().to_le_bytes());
         out.extend_from_slice(&(map.len() as u64).to_le_bytes());
         out.extend_from_slice(&(set.size_in_bytes() as u64).to_le_bytes());
         out.extend_from_slice(&map);
@@ -193,66 +394,196 @@ impl TableBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::prefix_key;
 
-    fn sample() -> Vec<(Vec<u8>, String, Status)> {
-        vec![
-            (
-                b"/old".to_vec(),
-                "/new".to_string(),
-                Status::MovedPermanently,
-            ),
-            (
-                b"/a/b".to_vec(),
-                "https://example.com/x?y=1".to_string(),
-                Status::Found,
-            ),
-            (
-                b"/c".to_vec(),
-                "/new".to_string(),
-                Status::PermanentRedirect,
-            ),
-            (
-                "/café".as_bytes().to_vec(),
-                "/coffee".to_string(),
-                Status::SeeOther,
-            ),
-        ]
+    fn flags(q: bool, s: bool, sub: bool) -> Flags {
+        Flags {
+            preserve_query: q,
+            preserve_suffix: s,
+            include_subdomains: sub,
+        }
+    }
+
+    fn table(options: TableOptions) -> Table {
+        let n = Flags::default();
+        let mut b = TableBuilder::new(options);
+        let mut add = |key: Vec<u8>, t: &str, s: u16, f: Flags| {
+            b.insert(key, t.to_string(), Status::from_code(s).unwrap(), f)
+        };
+        add(exact_key("", b"/old", None), "/new", 301, n);
+        add(exact_key("", b"/old", Some("v=2")), "/new-v2", 302, n);
+        add(
+            exact_key("", b"/keepq", None),
+            "/kept?x=1#top",
+            308,
+            flags(true, false, false),
+        );
+        add(exact_key("", "/café".as_bytes(), None), "/coffee", 303, n);
+        add(
+            exact_key("a.com", b"/old", None),
+            "https://b.com/old",
+            307,
+            n,
+        );
+        add(
+            exact_key("sub.com", b"/s", None),
+            "/sub",
+            302,
+            flags(false, false, true),
+        );
+        add(prefix_key("", b"/docs"), "/manual/:splat", 301, n);
+        add(prefix_key("", b"/docs/v1"), "/legacy", 302, n);
+        add(
+            prefix_key("", b"/blog"),
+            "https://blog.example.com",
+            301,
+            flags(false, true, false),
+        );
+        add(
+            prefix_key("x.com", b"/"),
+            "https://y.com/:splat",
+            308,
+            flags(true, false, false),
+        );
+        add(exact_key("", b"/self", None), "/self/", 301, n);
+        add(prefix_key("", b"/loop"), "/loop/:splat", 301, n);
+
+        Table::from_bytes(b.finish().unwrap()).unwrap()
+    }
+
+    fn go(t: &Table, host: Option<&str>, path: &str, query: Option<&str>) -> Option<(String, u16)> {
+        t.resolve(&Request { host, path, query })
+            .map(|r| (r.location, r.status.code()))
+    }
+
+    type Case<'a> = (
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Option<(String, u16)>,
+    );
+
+    fn hit(l: &str, s: u16) -> Option<(String, u16)> {
+        Some((l.to_string(), s))
     }
 
     #[test]
-    fn round_trip() {
-        let mut b = TableBuilder::new();
-        for (k, t, s) in sample() {
-            b.insert(k, t, s);
+    fn precedence_and_normalisation() {
+        let t = table(TableOptions::default());
+        let cases: &[Case] = &[
+            (None, "/old", None, hit("/new", 301)),
+            (None, "/old/", None, hit("/new", 301)),
+            (None, "//old", Some(""), hit("/new", 301)),
+            (None, "/x/../old", Some("utm=1"), hit("/new", 301)),
+            (None, "/old", Some("v=2"), hit("/new-v2", 302)),
+            (None, "/OLD", None, None),
+            (Some("a.com"), "/old", None, hit("https://b.com/old", 307)),
+            (Some("www.a.com"), "/old", None, hit("/new", 301)),
+            (Some("sub.com"), "/s", None, hit("/sub", 302)),
+            (Some("deep.er.sub.com"), "/s", None, hit("/sub", 302)),
+            (Some("notsub.com"), "/s", None, None),
+            (None, "/caf%C3%A9", None, hit("/coffee", 303)),
+            (None, "/caf%C3%A", None, None),
+            (None, "/docs", None, hit("/manual/", 301)),
+            (None, "/docs/a/b", None, hit("/manual/a/b", 301)),
+            (None, "/docsx", None, None),
+            (None, "/docs/v1", None, hit("/legacy", 302)),
+            (None, "/docs/v1/x", None, hit("/legacy", 302)),
+            (None, "/docs/v10", None, hit("/manual/v10", 301)),
+            (
+                None,
+                "/docs/a%20b%0D%0Ac",
+                None,
+                hit("/manual/a%20b%0D%0Ac", 301),
+            ),
+            (
+                None,
+                "/blog/2020/post",
+                None,
+                hit("https://blog.example.com/2020/post", 301),
+            ),
+            (None, "/blog", None, hit("https://blog.example.com", 301)),
+            (
+                Some("x.com"),
+                "/any/thing",
+                Some("a=1"),
+                hit("https://y.com/any/thing?a=1", 308),
+            ),
+            (Some("x.com"), "/", None, hit("https://y.com/", 308)),
+            (None, "/keepq", Some("a=b"), hit("/kept?x=1&a=b#top", 308)),
+            (
+                None,
+                "/keepq",
+                Some("a=\r\n"),
+                hit("/kept?x=1&a=%0D%0A#top", 308),
+            ),
+            (None, "/self", None, None),
+            (None, "/loop/a", None, None),
+            (None, "/nothing", None, None),
+            (None, "relative", None, None),
+        ];
+        for (host, path, query, want) in cases {
+            assert_eq!(
+                &go(&t, *host, path, *query),
+                want,
+                "{host:?} {path:?} {query:?}"
+            );
         }
-        let bytes = b.finish().unwrap();
-        let table = Table::from_bytes(bytes.clone()).unwrap();
-        assert_eq!(table.len(), 4);
-        assert_eq!(table.target_count(), 3);
-        for (k, t, s) in sample() {
-            let r = table.get(&k).unwrap();
-            assert_eq!((r.location.as_str(), r.status), (t.as_str(), s));
-        }
-        assert_eq!(table.get(b"/missing"), None);
-        assert_eq!(table.get(b"/ol"), None);
-        assert_eq!(table.entries().len(), 4);
+    }
+
+    #[test]
+    fn table_options_apply_to_requests() {
+        let t = table(TableOptions {
+            strict_trailing_slash: true,
+            case_insensitive: false,
+        });
+        assert_eq!(go(&t, None, "/old/", None), None);
+        assert_eq!(go(&t, None, "/self", None), hit("/self/", 301));
+        let mut b = TableBuilder::new(TableOptions {
+            case_insensitive: true,
+            ..TableOptions::default()
+        });
+        b.insert(
+            exact_key("", b"/mixed", None),
+            "/Target".into(),
+            Status::Found,
+            Flags::default(),
+        );
+        let t = Table::from_bytes(b.finish().unwrap()).unwrap();
+        assert_eq!(go(&t, None, "/MiXeD", None), hit("/Target", 302));
+        assert!(t.options().case_insensitive);
     }
 
     #[test]
     fn rejects_duplicates() {
-        let mut b = TableBuilder::new();
-        b.insert(b"/x".to_vec(), "/1".into(), Status::Found);
-        b.insert(b"/x".to_vec(), "/2".into(), Status::Found);
+        let mut b = TableBuilder::default();
+        b.insert(
+            b"=/x".to_vec(),
+            "/1".into(),
+            Status::Found,
+            Flags::default(),
+        );
+        b.insert(
+            b"=/x".to_vec(),
+            "/2".into(),
+            Status::Found,
+            Flags::default(),
+        );
         assert_eq!(
             b.finish().unwrap_err(),
-            FormatError::DuplicateKey(b"/x".to_vec())
+            FormatError::DuplicateKey(b"=/x".to_vec())
         );
     }
 
     #[test]
     fn rejects_corrupt_bytes() {
-        let mut b = TableBuilder::new();
-        b.insert(b"/x".to_vec(), "/1".into(), Status::Found);
+        let mut b = TableBuilder::default();
+        b.insert(
+            b"=/x".to_vec(),
+            "/1".into(),
+            Status::Found,
+            Flags::default(),
+        );
         let bytes = b.finish().unwrap();
         assert_eq!(
             Table::from_bytes(b"nope".to_vec()).err(),
@@ -269,9 +600,8 @@ mod tests {
 
     #[test]
     fn empty_table_is_valid() {
-        let bytes = TableBuilder::new().finish().unwrap();
-        let table = Table::from_bytes(bytes.clone()).unwrap();
-        assert!(table.is_empty());
-        assert_eq!(table.get(b"/"), None);
+        let t = Table::from_bytes(TableBuilder::default().finish().unwrap()).unwrap();
+        assert!(t.is_empty());
+        assert_eq!(go(&t, None, "/", None), None);
     }
 }

@@ -5,9 +5,10 @@
 //! inside the directories Wizer maps). Wizer snapshots the loaded table into
 //! the module's memory, so at run time the component needs no file system,
 //! no environment and no capability at all: a request only walks the fst
-//! map and decodes one target.
+//! map and decodes one target. The matching itself is
+//! [`redirects_format::Table::resolve`], shared with native tests.
 
-use redirects_format::{path_key, Table};
+use redirects_format::Table;
 use std::sync::OnceLock;
 
 wit_bindgen::generate!({
@@ -45,9 +46,11 @@ struct Component;
 
 impl Guest for Component {
     fn lookup(req: Request) -> Option<Redirect> {
-        let table = TABLE.get()?;
-        let key = path_key(&req.path)?;
-        let r = table.get(&key)?;
+        let r = TABLE.get()?.resolve(&redirects_format::Request {
+            host: req.host.as_deref(),
+            path: &req.path,
+            query: req.query.as_deref(),
+        })?;
         Some(Redirect {
             location: r.location,
             status: r.status.code(),

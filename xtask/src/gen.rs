@@ -2,8 +2,9 @@
 //! rules file, tests and benchmarks: deep shared path prefixes (blog
 //! archives by year and month, product categories, versioned docs),
 //! targets shared by many sources (category landing pages, campaign
-//! pages), absolute-URL targets, non-ASCII and percent-encoded paths, and
-//! a mix of status codes. The same `(count, seed)` always gives the same
+//! pages), absolute-URL targets, non-ASCII and percent-encoded paths,
+//! subpath rules (`/legacy/.../*` → `...:splat`), rules for one host, and a
+//! mix of status codes. The same `(count, seed)` always gives the same
 //! bytes.
 
 use std::collections::HashSet;
@@ -142,6 +143,22 @@ fn rule(rng: &mut Rng, serial: u64) -> (String, String) {
             };
             (source, format!("/{lang}/pages/{s}"))
         }
+        9 if rng.below(3) == 0 => {
+            // Subpath rules: a whole old section moves, the rest of the path kept.
+            let (sec, s) = (rng.pick(DOC_SECTIONS), rng.pick(WORDS));
+            (
+                format!("/legacy/{s}-{serial}/{sec}/*"),
+                format!("https://archive.example.org/{s}/{sec}/:splat"),
+            )
+        }
+        9 if rng.below(2) == 0 => {
+            // Host rules: country sites folded into one.
+            let (lang, s) = (rng.pick(LANGS), slug(rng));
+            (
+                format!("https://{lang}.example.com/{s}"),
+                format!("/{lang}/{s}"),
+            )
+        }
         _ => {
             let campaign = rng.pick(WORDS);
             (
@@ -165,7 +182,8 @@ pub fn generate(count: usize, seed: u64, out: &mut impl Write) -> io::Result<()>
     while seen.len() < count {
         serial += 1;
         let (source, target) = rule(&mut rng, serial);
-        let key = redirects_format::path_key(&source).expect("generated sources are valid");
+        // Distinct after decoding, as the compiler compares sources.
+        let key = redirects_format::percent_decode(&source).expect("generated sources are valid");
         if seen.insert(key) {
             writeln!(out, "{source} {target}{}", status(&mut rng))?;
         }
@@ -184,13 +202,13 @@ mod tests {
         generate(2000, 7, &mut a).unwrap();
         generate(2000, 7, &mut b).unwrap();
         assert_eq!(a, b);
-        let rules = redirects_compiler::parse_rules(
+        let report = redirects_compiler::check(
             std::path::Path::new("gen"),
             &a,
-            redirects_format::Status::DEFAULT,
-        )
-        .unwrap();
-        assert_eq!(rules.len(), 2000);
+            &redirects_compiler::Options::default(),
+        );
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.rules.len(), 2000);
     }
 
     #[test]

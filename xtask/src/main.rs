@@ -17,6 +17,11 @@ commands:
                            $REDIRECTS_RULES, else examples/rules.txt)
       --out FILE             write the composed component here instead
       --default-status N     status for rules that name none (default 301)
+      --format F             text, csv or netlify (default: from the file name)
+      --preserve-query       every rule carries the request's query over
+      --case-insensitive     match paths regardless of case
+      --strict-trailing-slash  /a and /a/ are different paths
+  check [RULES]            report errors, warnings and a summary; build nothing
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
   test                     setup, then fmt check, clippy -D warnings, and every test
@@ -70,6 +75,20 @@ fn run() -> Result<()> {
             );
             Err(err)
         }
+        "check" => {
+            let opts = build_options(&mut args)?;
+            no_more(&args)?;
+            let text = std::fs::read(&opts.rules)
+                .with_context(|| format!("reading {}", opts.rules.display()))?;
+            let report = redirects_compiler::check(&opts.rules, &text, &opts.compile);
+            report.errors.iter().for_each(|e| println!("{e}"));
+            report.warnings.iter().for_each(|w| println!("{w}"));
+            println!("{}", report.summary());
+            if !report.errors.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         "test" => {
             no_more(&args)?;
             test()
@@ -104,6 +123,17 @@ fn run() -> Result<()> {
 fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let out = take_flag(args, "--out")?;
     let status = take_flag(args, "--default-status")?;
+    let format = take_flag(args, "--format")?;
+    let mut switch = |name: &str| match args.iter().position(|a| a == name) {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    };
+    let preserve_query = switch("--preserve-query");
+    let case_insensitive = switch("--case-insensitive");
+    let strict_trailing_slash = switch("--strict-trailing-slash");
     let rules = match args.first() {
         Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
         _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
@@ -111,6 +141,15 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let mut opts = BuildOptions::new(rules);
     if let Some(out) = out {
         opts.out = PathBuf::from(out);
+    }
+    opts.compile.default_flags.preserve_query = preserve_query;
+    opts.compile.table.case_insensitive = case_insensitive;
+    opts.compile.table.strict_trailing_slash = strict_trailing_slash;
+    if let Some(f) = format {
+        opts.compile.format = Some(
+            redirects_compiler::Format::from_name(&f)
+                .context("--format takes text, csv or netlify")?,
+        );
     }
     if let Some(s) = status {
         opts.compile.default_status = s
@@ -124,6 +163,9 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
 
 fn build(tools: &Tools, opts: &BuildOptions) -> Result<()> {
     let report = pipeline::build(tools, opts)?;
+    for w in &report.summary.warnings {
+        eprintln!("{w}");
+    }
     let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "built {} ({} bytes) from {}: {} rules, {} distinct targets",

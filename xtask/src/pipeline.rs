@@ -110,7 +110,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let t = Instant::now();
     let table = data_dir.join(TABLE_FILE);
     let summary =
-        redirects_compiler::compile(&opts.rules, &table, opts.compile).map_err(|e| match e {
+        redirects_compiler::compile(&opts.rules, &table, &opts.compile).map_err(|e| match e {
             CompileError::Rules(_) => anyhow::anyhow!("{e}"),
             e => anyhow::Error::new(e).context("compiling rules"),
         })?;

@@ -48,11 +48,16 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// `GET target` with a `Host` header.
+    /// `GET target` with the server's address as `Host`.
     pub fn get(&self, target: &str) -> Result<Response> {
+        self.get_host(&self.addr.to_string(), target)
+    }
+
+    /// `GET target` with the given `Host` header.
+    pub fn get_host(&self, host: &str, target: &str) -> Result<Response> {
         request(
             self.addr,
-            format!("GET {target} HTTP/1.1\r\nHost: {}\r\n", self.addr).as_bytes(),
+            format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n").as_bytes(),
         )
     }
 }

@@ -2,6 +2,7 @@
 //! `wasmtime serve` serves on 127.0.0.1; every assertion goes over HTTP.
 //! Needs the pinned tools (`./x setup`, which `./x test` runs first).
 
+use redirects_compiler::Rule;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -33,6 +34,36 @@ fn build(name: &str, rules: PathBuf) -> BuildReport {
     pipeline::build(tools(), &options(name, rules)).expect("pipeline build")
 }
 
+/// One request and what must come back: (Host header or "" for the
+/// server's address, request target, status, Location).
+type Case = (&'static str, &'static str, u16, Option<&'static str>);
+
+fn assert_cases(server: &Server, cases: &[Case]) {
+    let mut failures = Vec::new();
+    for &(host, target, status, location) in cases {
+        let r = if host.is_empty() {
+            server.get(target)
+        } else {
+            server.get_host(host, target)
+        }
+        .unwrap();
+        if r.status != status || r.header("location").as_deref() != location {
+            failures.push(format!(
+                "{host} {target}: got {} {:?}, want {status} {location:?}",
+                r.status,
+                r.header("location")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 /// The fixture build, shared by the tests that only read it.
 fn basic() -> &'static BuildReport {
     static BASIC: OnceLock<BuildReport> = OnceLock::new();
@@ -40,13 +71,11 @@ fn basic() -> &'static BuildReport {
 }
 
 /// Every rule in a rules file, parsed by the compiler: (source, target, status).
-fn rules_of(path: &Path) -> Vec<(String, String, u16)> {
+fn rules_of(path: &Path) -> Vec<Rule> {
     let text = std::fs::read(path).unwrap();
-    redirects_compiler::parse_rules(path, &text, redirects_format::Status::DEFAULT)
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.source, r.target, r.status.code()))
-        .collect()
+    let report = redirects_compiler::check(path, &text, &redirects_compiler::Options::default());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    report.rules
 }
 
 /// Percent-encodes what a client would escape in a request target.
@@ -62,14 +91,33 @@ fn encode_path(path: &str) -> String {
     out
 }
 
-fn assert_every_rule_redirects(server: &Server, rules: &[(String, String, u16)]) {
-    for (source, target, status) in rules {
-        let r = server.get(&encode_path(source)).unwrap();
-        assert_eq!(r.status, *status, "status for {source}");
+/// Requests every rule's source over HTTP (with its host; a prefix rule
+/// with a path below it) and checks status and Location against the rule.
+fn assert_every_rule_redirects(server: &Server, rules: &[Rule]) {
+    for rule in rules {
+        assert!(
+            !rule.flags.preserve_query && rule.query.is_none(),
+            "not covered here"
+        );
+        let path = match redirects_compiler::strip_scheme(&rule.source) {
+            Some(after) => &after[after.find('/').unwrap_or(after.len())..],
+            None => rule.source.as_str(),
+        };
+        let (target, want) = match path.strip_suffix('*') {
+            Some(prefix) => (
+                format!("{prefix}deeper/page"),
+                rule.target.replace(":splat", "deeper/page"),
+            ),
+            None => (path.to_string(), rule.target.clone()),
+        };
+        let host = rule.host.clone().unwrap_or_else(|| server.addr.to_string());
+        let r = server.get_host(&host, &encode_path(&target)).unwrap();
+        assert_eq!(r.status, rule.status.code(), "status for {}", rule.source);
         assert_eq!(
-            r.header("location").as_deref(),
-            Some(target.as_str()),
-            "location for {source}"
+            r.header("location"),
+            Some(want),
+            "location for {}",
+            rule.source
         );
     }
 }
@@ -110,12 +158,11 @@ fn fixture_rules_redirect_over_http() {
     for miss in [
         "/",
         "/nope",
-        "/old/",
         "/ol",
         "/oldx",
         "/old/deeper",
         "/upper",
-        "/trailing",
+        "/trailing/x",
     ] {
         let r = server.get(miss).unwrap();
         assert_eq!(r.status, 404, "{miss}");
@@ -315,5 +362,142 @@ fn lookup_component_answers_without_the_router() {
     assert_eq!(
         invoke(r#"lookup({host: none, path: "/missing", query: none})"#),
         "none"
+    );
+}
+
+const MATCHING: &[Case] = &[
+    // Exact paths, status codes, the query ignored unless a rule names it.
+    ("", "/old", 301, Some("/new")),
+    ("", "/old?utm_source=x", 301, Some("/new")),
+    ("", "/old?v=2", 302, Some("/new-v2")),
+    ("", "/keep?a=b", 308, Some("/kept?x=1&a=b")),
+    ("", "/keep", 308, Some("/kept?x=1")),
+    ("", "/see", 303, Some("/other")),
+    // Normalisation: trailing slash, `//`, dot segments, escapes.
+    ("", "/old/", 301, Some("/new")),
+    ("", "//old", 301, Some("/new")),
+    ("", "/x/../old", 301, Some("/new")),
+    ("", "/%2e%2e/old", 301, Some("/new")),
+    ("", "/caf%C3%A9", 301, Some("/coffee")),
+    ("", "/caf%c3%a9/", 301, Some("/coffee")),
+    ("", "/caf%C3%A", 404, None),
+    ("", "/space%20here", 301, Some("/no-space")),
+    // Case-sensitive by default.
+    ("", "/Case", 301, Some("/case-target")),
+    ("", "/case", 404, None),
+    ("", "/OLD", 404, None),
+    // Prefix rules: longest prefix wins, exact beats prefix, splat and suffix.
+    ("", "/docs", 301, Some("/manual/")),
+    ("", "/docs/a/b", 301, Some("/manual/a/b")),
+    ("", "/docs/a/b?q=1", 301, Some("/manual/a/b")),
+    ("", "/docs/v1/x", 302, Some("/legacy")),
+    ("", "/docs/v10", 301, Some("/manual/v10")),
+    ("", "/docs/intro", 308, Some("/start")),
+    ("", "/docsx", 404, None),
+    ("", "/docs/a%0D%0Ab", 301, Some("/manual/a%0D%0Ab")),
+    (
+        "",
+        "/blog/2020/post",
+        301,
+        Some("https://blog.example.com/2020/post"),
+    ),
+    // Hosts: exact host, subdomains when asked, every host otherwise.
+    ("shop.example.com", "/sale", 307, Some("/deals")),
+    ("SHOP.example.com:8080", "/sale", 307, Some("/deals")),
+    ("other.example.com", "/sale", 404, None),
+    ("example.org", "/x", 301, Some("/org-x")),
+    ("a.b.example.org", "/x", 301, Some("/org-x")),
+    ("notexample.org", "/x", 404, None),
+    (
+        "old.example.net",
+        "/any/path?q=1",
+        308,
+        Some("https://new.example.net/any/path?q=1"),
+    ),
+    (
+        "old.example.net",
+        "/",
+        308,
+        Some("https://new.example.net/"),
+    ),
+    ("shop.example.com", "/old", 301, Some("/new")),
+    // Loop safety: a target equal to the request never redirects.
+    ("", "/loop/a", 404, None),
+    ("", "/nothing", 404, None),
+];
+
+#[test]
+fn matching_rules_over_http() {
+    let report = build("matching", fixture("matching.txt"));
+    let server = Server::start(tools(), &report.composed).unwrap();
+    assert_cases(&server, MATCHING);
+}
+
+#[test]
+fn case_insensitive_build() {
+    let mut opts = options("matching-ci", fixture("matching.txt"));
+    opts.compile.table.case_insensitive = true;
+    let report = pipeline::build(tools(), &opts).unwrap();
+    let server = Server::start(tools(), &report.composed).unwrap();
+    assert_cases(
+        &server,
+        &[
+            ("", "/OLD", 301, Some("/new")),
+            ("", "/case", 301, Some("/case-target")),
+            ("", "/DOCS/A", 301, Some("/manual/a")),
+            ("", "/CAF%C3%89", 301, Some("/coffee")),
+        ],
+    );
+}
+
+#[test]
+fn cloudflare_csv_over_http() {
+    let report = build("csv", fixture("bulk.csv"));
+    let server = Server::start(tools(), &report.composed).unwrap();
+    assert_cases(
+        &server,
+        &[
+            ("example.com", "/old", 301, Some("https://example.com/new")),
+            (
+                "example.com",
+                "/docs/a/b?x=1",
+                308,
+                Some("https://docs.example.com/a/b?x=1"),
+            ),
+            (
+                "example.com",
+                "/docs",
+                308,
+                Some("https://docs.example.com"),
+            ),
+            ("www.example.com", "/shop", 302, Some("/store")),
+            ("example.com", "/shop", 302, Some("/store")),
+            ("other.com", "/old", 404, None),
+            ("www.example.com", "/old", 404, None),
+            ("", "/anywhere", 307, Some("/landing")),
+        ],
+    );
+}
+
+#[test]
+fn netlify_redirects_over_http() {
+    let report = build("netlify", fixture("_redirects"));
+    let server = Server::start(tools(), &report.composed).unwrap();
+    assert_cases(
+        &server,
+        &[
+            ("", "/news/2020/x?utm=1", 301, Some("/blog/2020/x?utm=1")),
+            ("", "/news", 301, Some("/blog/")),
+            ("", "/old?a=1", 301, Some("/new?a=1")),
+            ("", "/old/", 301, Some("/new")),
+            ("", "/temp", 302, Some("/t")),
+            (
+                "blog.example.com",
+                "/post/1",
+                301,
+                Some("https://example.com/blog/post/1"),
+            ),
+            ("", "/post/1", 404, None),
+        ],
     );
 }

@@ -1,0 +1,206 @@
+//! A rule, whatever format it came from, and the parsing of sources and
+//! targets that every format shares.
+
+use crate::error::{ErrorKind, MAX_URL_LEN};
+use redirects_format::{
+    exact_key, normalize_host, normalize_path, prefix_key, Flags, Status, TableOptions,
+};
+
+/// One rule, parsed and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The line it came from, counting from 1.
+    pub line: usize,
+    /// The source as written.
+    pub source: String,
+    /// The normalised host, or `None` for every host.
+    pub host: Option<String>,
+    /// The normalised path (for a prefix rule: the prefix, `/docs` for `/docs/*`).
+    pub path: Vec<u8>,
+    /// The query an exact rule requires, as written.
+    pub query: Option<String>,
+    /// Whether this is a prefix rule (`/docs/*`).
+    pub prefix: bool,
+    /// The target.
+    pub target: String,
+    /// The status.
+    pub status: Status,
+    /// Per-rule behaviour.
+    pub flags: Flags,
+}
+
+impl Rule {
+    /// The rule's key in the table.
+    pub fn key(&self) -> Vec<u8> {
+        let host = self.host.as_deref().unwrap_or("");
+        if self.prefix {
+            prefix_key(host, &self.path)
+        } else {
+            exact_key(host, &self.path, self.query.as_deref())
+        }
+    }
+}
+
+/// A parsed source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Normalised host.
+    pub host: Option<String>,
+    /// `*.host` was given.
+    pub include_subdomains: bool,
+    /// Normalised path (the prefix for a prefix rule).
+    pub path: Vec<u8>,
+    /// Query, if named.
+    pub query: Option<String>,
+    /// Ends in `/*`.
+    pub prefix: bool,
+}
+
+/// Splits `http(s)://rest` into `rest`, case-insensitively.
+pub fn strip_scheme(url: &str) -> Option<&str> {
+    ["http://", "https://"].iter().find_map(|scheme| {
+        url.get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| &url[scheme.len()..])
+    })
+}
+
+/// Parses a source: `/path`, `/path?query`, `/path/*`, or the same after
+/// `http(s)://host` or `http(s)://*.host` (the scheme is not matched).
+pub fn parse_source(text: &str, opts: TableOptions) -> Result<Source, ErrorKind> {
+    if text.len() > MAX_URL_LEN {
+        return Err(ErrorKind::TooLong {
+            what: "source",
+            len: text.len(),
+        });
+    }
+    let (host, include_subdomains, rest) = match strip_scheme(text) {
+        Some(after) => {
+            let end = after.find(['/', '?']).unwrap_or(after.len());
+            let raw_host = &after[..end];
+            let (raw_host, subs) = match raw_host.strip_prefix("*.") {
+                Some(h) => (h, true),
+                None => (raw_host, false),
+            };
+            let host = normalize_host(raw_host).ok_or_else(|| ErrorKind::BadHost {
+                host: after[..end].to_string(),
+            })?;
+            let rest = &after[end..];
+            (Some(host), subs, if rest.is_empty() { "/" } else { rest })
+        }
+        None if text.starts_with('/') => (None, false, text),
+        None => {
+            return Err(ErrorKind::SourceNotAbsolute {
+                source: text.to_string(),
+            })
+        }
+    };
+    if !rest.starts_with('/') {
+        return Err(ErrorKind::SourceNotAbsolute {
+            source: text.to_string(),
+        });
+    }
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q).filter(|q| !q.is_empty())),
+        None => (rest, None),
+    };
+    let (path, prefix) = match path.strip_suffix('*') {
+        Some(p) if p.ends_with('/') => (p, true),
+        _ => (path, false),
+    };
+    if prefix && query.is_some() {
+        return Err(ErrorKind::QueryOnPrefix {
+            source: text.to_string(),
+        });
+    }
+    let path = normalize_path(path, opts).ok_or_else(|| ErrorKind::BadEscape {
+        source: text.to_string(),
+    })?;
+    Ok(Source {
+        host,
+        include_subdomains,
+        path,
+        query: query.map(str::to_string),
+        prefix,
+    })
+}
+
+/// Checks a target: a path (`/...`, not `//`) or an absolute http(s) URL
+/// with a host; `:splat` only for prefix rules.
+pub fn check_target(target: &str, prefix: bool) -> Result<(), ErrorKind> {
+    if target.len() > MAX_URL_LEN {
+        return Err(ErrorKind::TooLong {
+            what: "target",
+            len: target.len(),
+        });
+    }
+    let ok = if target.starts_with('/') {
+        !target.starts_with("//")
+    } else {
+        strip_scheme(target).is_some_and(|rest| {
+            rest.chars()
+                .next()
+                .is_some_and(|c| !matches!(c, '/' | '?' | '#'))
+        })
+    };
+    if !ok || target.chars().any(char::is_whitespace) {
+        return Err(ErrorKind::BadTarget {
+            target: target.to_string(),
+        });
+    }
+    if !prefix && target.contains(":splat") {
+        return Err(ErrorKind::SplatWithoutPrefix {
+            target: target.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses a status code.
+pub fn parse_status(text: &str) -> Result<Status, ErrorKind> {
+    text.parse::<u16>()
+        .ok()
+        .and_then(Status::from_code)
+        .ok_or_else(|| ErrorKind::UnknownStatus {
+            status: text.to_string(),
+        })
+}
+
+/// The first control character in a line (tab allowed), as an error.
+pub fn check_control(line: &str) -> Result<(), ErrorKind> {
+    match line
+        .bytes()
+        .enumerate()
+        .find(|&(_, b)| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        Some((column, byte)) => Err(ErrorKind::ControlCharacter {
+            byte,
+            column: column + 1,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Assembles a rule from checked parts.
+pub fn make_rule(
+    line: usize,
+    source_text: &str,
+    source: Source,
+    target: &str,
+    status: Status,
+    mut flags: Flags,
+) -> Result<Rule, ErrorKind> {
+    check_target(target, source.prefix)?;
+    flags.include_subdomains |= source.include_subdomains;
+    Ok(Rule {
+        line,
+        source: source_text.to_string(),
+        host: source.host,
+        path: source.path,
+        query: source.query,
+        prefix: source.prefix,
+        target: target.to_string(),
+        status,
+        flags,
+    })
+}
