@@ -501,3 +501,37 @@ fn netlify_redirects_over_http() {
         ],
     );
 }
+
+#[test]
+fn spin_manifest_serves_the_built_component_with_no_capabilities() {
+    let text = std::fs::read_to_string(xtask::workspace_root().join("spin.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(manifest["spin_manifest_version"].as_integer(), Some(2));
+    let trigger = &manifest["trigger"]["http"].as_array().unwrap()[0];
+    assert_eq!(trigger["route"].as_str(), Some("/..."));
+    let id = trigger["component"].as_str().unwrap();
+    let component = manifest["component"][id].as_table().unwrap();
+    // The manifest serves exactly what `./x build` writes.
+    let built = BuildOptions::new(xtask::example_rules()).out;
+    assert_eq!(
+        xtask::workspace_root().join(component["source"].as_str().unwrap()),
+        built
+    );
+    assert_eq!(component["build"]["command"].as_str(), Some("./x build"));
+    assert!(!component["build"]["watch"].as_array().unwrap().is_empty());
+    // No capability: no outbound hosts, files, variables or key-value stores.
+    assert_eq!(
+        component["allowed_outbound_hosts"].as_array().map(Vec::len),
+        Some(0)
+    );
+    for key in [
+        "files",
+        "variables",
+        "key_value_stores",
+        "sqlite_databases",
+        "environment",
+    ] {
+        assert!(!component.contains_key(key), "spin.toml grants `{key}`");
+    }
+    assert!(!manifest.contains_key("variables"));
+}
