@@ -80,7 +80,7 @@ fn slug(rng: &mut Rng) -> String {
 }
 
 /// Percent-encodes every non-ASCII byte (as a browser sends it).
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii() {

@@ -78,19 +78,6 @@ fn rules_of(path: &Path) -> Vec<Rule> {
     report.rules
 }
 
-/// Percent-encodes what a client would escape in a request target.
-fn encode_path(path: &str) -> String {
-    let mut out = String::new();
-    for b in path.bytes() {
-        if b.is_ascii_graphic() {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Requests every rule's source over HTTP (with its host; a prefix rule
 /// with a path below it) and checks status and Location against the rule.
 fn assert_every_rule_redirects(server: &Server, rules: &[Rule]) {
@@ -111,7 +98,9 @@ fn assert_every_rule_redirects(server: &Server, rules: &[Rule]) {
             None => (path.to_string(), rule.target.clone()),
         };
         let host = rule.host.clone().unwrap_or_else(|| server.addr.to_string());
-        let r = server.get_host(&host, &encode_path(&target)).unwrap();
+        let r = server
+            .get_host(&host, &xtask::gen::encode(&target))
+            .unwrap();
         assert_eq!(r.status, rule.status.code(), "status for {}", rule.source);
         assert_eq!(
             r.header("location"),
