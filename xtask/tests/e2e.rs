@@ -524,3 +524,154 @@ fn spin_manifest_serves_the_built_component_with_no_capabilities() {
     }
     assert!(!manifest.contains_key("variables"));
 }
+
+/// Raw requests no browser would send. Each must get a defined 3xx or 4xx
+/// (from the component or from the HTTP server in front of it), never a
+/// 5xx, and no Location may carry anything but visible ASCII.
+#[test]
+fn hostile_requests_get_3xx_or_4xx_and_serving_continues() {
+    let report = build("hostile", fixture("matching.txt"));
+    let mut server = Server::start(tools(), &report.composed).unwrap();
+    let get = |target: &[u8]| [b"GET ", target, b" HTTP/1.1\r\nHost: h\r\n"].concat();
+    let huge = |n: usize| vec![b'a'; n];
+    let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+        (
+            "64 KiB path",
+            get(&[b"/", &huge(65_536)[..]].concat()),
+            &[414],
+        ),
+        (
+            "8 KiB path",
+            get(&[b"/", &huge(8_000)[..]].concat()),
+            &[404],
+        ),
+        (
+            "8 KiB prefix path",
+            get(&[b"/docs/", &huge(8_000)[..]].concat()),
+            &[301],
+        ),
+        ("bad escape", get(b"/old%zz"), &[404]),
+        ("truncated escape", get(b"/old%"), &[404]),
+        ("escaped invalid UTF-8", get(b"/docs/%C3%28%FF"), &[301]),
+        ("raw invalid UTF-8", get(b"/\xff\xfe"), &[400]),
+        ("escaped NUL", get(b"/old%00"), &[404]),
+        ("raw NUL", get(b"/old\0x"), &[400]),
+        (
+            "escaped CRLF in splat",
+            get(b"/docs/a%0D%0ASet-Cookie:%20x=1"),
+            &[301],
+        ),
+        (
+            "dot segments above root",
+            get(b"/../../../etc/passwd"),
+            &[404],
+        ),
+        ("escaped dots", get(b"/%2e%2e/%2e%2e/old"), &[301]),
+        ("double slashes", get(b"//evil.example//x"), &[404]),
+        ("splat of slashes", get(b"/docs//evil.example/x"), &[301]),
+        (
+            "absolute-form target",
+            get(b"http://evil.example/old"),
+            &[301],
+        ),
+        (
+            "asterisk",
+            b"OPTIONS * HTTP/1.1\r\nHost: h\r\n".to_vec(),
+            &[404],
+        ),
+        (
+            "10 KiB host",
+            [b"GET /old HTTP/1.1\r\nHost: ", &huge(10_000)[..], b"\r\n"].concat(),
+            &[301],
+        ),
+        (
+            "host with junk",
+            b"GET /sale HTTP/1.1\r\nHost: shop.example.com@evil:1/x\r\n".to_vec(),
+            &[301, 400, 404],
+        ),
+        (
+            "IPv6 host",
+            b"GET /old HTTP/1.1\r\nHost: [::1]:8080\r\n".to_vec(),
+            &[301],
+        ),
+        (
+            "500 headers",
+            [
+                b"GET /old HTTP/1.1\r\nHost: h\r\n".to_vec(),
+                (0..500)
+                    .flat_map(|i| format!("X-{i}: v\r\n").into_bytes())
+                    .collect(),
+            ]
+            .concat(),
+            &[431],
+        ),
+        (
+            "64 KiB header",
+            [
+                b"GET /old HTTP/1.1\r\nHost: h\r\nX-Big: ",
+                &huge(65_536)[..],
+                b"\r\n",
+            ]
+            .concat(),
+            &[301, 431],
+        ),
+        (
+            "POST with body",
+            b"POST /old HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello".to_vec(),
+            &[301],
+        ),
+        (
+            "DELETE",
+            b"DELETE /old HTTP/1.1\r\nHost: h\r\n".to_vec(),
+            &[301],
+        ),
+        (
+            "PATCH miss",
+            b"PATCH /nope HTTP/1.1\r\nHost: h\r\n".to_vec(),
+            &[404],
+        ),
+        (
+            "garbage method",
+            b"G\x01T /old HTTP/1.1\r\nHost: h\r\n".to_vec(),
+            &[400],
+        ),
+        (
+            "HTTP/2 preface as HTTP/1",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n".to_vec(),
+            &[400, 505],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, head, allowed) in &cases {
+        // A request with a body carries its own blank line; `request` adds the close.
+        let head = if head.ends_with(b"hello") {
+            let mut h = head.clone();
+            h.truncate(h.len() - b"\r\nhello".len());
+            [h, b"\r\n".to_vec()].concat()
+        } else {
+            head.clone()
+        };
+        match xtask::server::request(server.addr, &head) {
+            Ok(r) => {
+                let location_ok = r
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n == "location")
+                    .all(|(_, v)| v.iter().all(|b| (0x21..0x7f).contains(b)));
+                if !allowed.contains(&r.status) || !location_ok {
+                    failures.push(format!("{name}: {} {:?}", r.status, r.header("location")));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: {e:#}")),
+        }
+        assert!(server.is_running(), "server died after {name}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let r = server.get("/docs/a%0D%0ASet-Cookie:%20x=1").unwrap();
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/manual/a%0D%0ASet-Cookie:%20x=1")
+    );
+    assert_eq!(r.header("set-cookie"), None);
+    assert_eq!(server.get("/old").unwrap().status, 301);
+}
