@@ -7,7 +7,9 @@
 //!   `composed/redirects.wasm`.
 //! - [`gen`]: the deterministic generator of realistic rules.
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
+//! - [`fuzz`]: bounded cargo-fuzz runs of every target.
 
+pub mod fuzz;
 pub mod gen;
 pub mod pipeline;
 pub mod server;

@@ -25,6 +25,9 @@ commands:
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
   test                     setup, then fmt check, clippy -D warnings, and every test
+  fuzz                     run every fuzz target (cargo-fuzz, pinned nightly)
+      --seconds N            per target (default 60)
+      --target T             only this target
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
@@ -92,6 +95,18 @@ fn run() -> Result<()> {
         "test" => {
             no_more(&args)?;
             test()
+        }
+        "fuzz" => {
+            let seconds = match take_flag(&mut args, "--seconds")? {
+                Some(s) => s.parse().context("--seconds takes a number")?,
+                None => 60,
+            };
+            let only = take_flag(&mut args, "--target")?;
+            no_more(&args)?;
+            for (target, execs) in xtask::fuzz::fuzz(seconds, only.as_deref())? {
+                println!("{target:<16} {execs:>12} executions in {seconds} s, no crash");
+            }
+            Ok(())
         }
         "gen-rules" => {
             let out = take_flag(&mut args, "-o")?;
