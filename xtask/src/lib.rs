@@ -5,14 +5,20 @@
 //!   wizer), installed once into a stable directory outside the clone.
 //! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
 //!   `composed/redirects.wasm`.
+//! - [`budget`]: the Akamai Functions size and memory budget check.
 //! - [`gen`]: the deterministic generator of realistic rules.
+//! - [`host`]: the lookup component in Node via `jco transpile`.
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
+//! - [`soak`]: a bounded load run with wrk, sampled for correctness.
 
+pub mod budget;
 pub mod fuzz;
 pub mod gen;
+pub mod host;
 pub mod pipeline;
 pub mod server;
+pub mod soak;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

@@ -21,13 +21,21 @@ commands:
       --preserve-query       every rule carries the request's query over
       --case-insensitive     match paths regardless of case
       --strict-trailing-slash  /a and /a/ are different paths
+      --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
   check [RULES]            report errors, warnings and a summary; build nothing
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
   test                     setup, then fmt check, clippy -D warnings, and every test
+  check-urls [FILE]        answer a list of URLs (file or stdin) with composed/lookup.wasm
+                           in Node (jco), printing status, Location and URL
+      --fail-on-404          exit 1 if any URL has no rule
   fuzz                     run every fuzz target (cargo-fuzz, pinned nightly)
       --seconds N            per target (default 60)
       --target T             only this target
+  soak                     bounded load run (wrk) against wasmtime serve; writes BENCHMARKS.md
+      --rules N              generated rules (default 100000)
+      --requests N           at least this many requests (default 1000000)
+      --round S              seconds per wrk round (default 30)
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
@@ -96,6 +104,29 @@ fn run() -> Result<()> {
             no_more(&args)?;
             test()
         }
+        "check-urls" => {
+            let fail = match args.iter().position(|a| a == "--fail-on-404") {
+                Some(i) => {
+                    args.remove(i);
+                    true
+                }
+                None => false,
+            };
+            let input = if args.is_empty() {
+                "-".to_string()
+            } else {
+                args.remove(0)
+            };
+            no_more(&args)?;
+            let lookup = xtask::workspace_root().join("composed/lookup.wasm");
+            if !lookup.exists() {
+                bail!("{} does not exist: run `./x build` first", lookup.display());
+            }
+            let module =
+                xtask::host::transpile(&lookup, &xtask::target_dir().join("redirects/jco"))?;
+            let status = xtask::host::check_urls_command(&module, &input, fail).status()?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
         "fuzz" => {
             let seconds = match take_flag(&mut args, "--seconds")? {
                 Some(s) => s.parse().context("--seconds takes a number")?,
@@ -106,6 +137,22 @@ fn run() -> Result<()> {
             for (target, execs) in xtask::fuzz::fuzz(seconds, only.as_deref())? {
                 println!("{target:<16} {execs:>12} executions in {seconds} s, no crash");
             }
+            Ok(())
+        }
+        "soak" => {
+            let num = |v: Option<String>, d: u64| -> Result<u64> {
+                v.map_or(Ok(d), |s| s.parse().context("expected a number"))
+            };
+            let opts = xtask::soak::SoakOptions {
+                rules: num(take_flag(&mut args, "--rules")?, 100_000)? as usize,
+                requests: num(take_flag(&mut args, "--requests")?, 1_000_000)?,
+                connections: 200,
+                round: num(take_flag(&mut args, "--round")?, 30)? as u32,
+            };
+            no_more(&args)?;
+            let section = xtask::soak::soak(&Tools::ensure()?, &opts)?;
+            xtask::soak::write_section(&section)?;
+            print!("{section}");
             Ok(())
         }
         "gen-rules" => {
@@ -149,6 +196,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let preserve_query = switch("--preserve-query");
     let case_insensitive = switch("--case-insensitive");
     let strict_trailing_slash = switch("--strict-trailing-slash");
+    let no_budget_check = switch("--no-budget-check");
     let rules = match args.first() {
         Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
         _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
@@ -157,6 +205,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     if let Some(out) = out {
         opts.out = PathBuf::from(out);
     }
+    opts.budget_check = !no_budget_check;
     opts.compile.default_flags.preserve_query = preserve_query;
     opts.compile.table.case_insensitive = case_insensitive;
     opts.compile.table.strict_trailing_slash = strict_trailing_slash;
@@ -191,9 +240,10 @@ fn build(tools: &Tools, opts: &BuildOptions) -> Result<()> {
         report.summary.targets,
     );
     eprintln!(
-        "  table {} bytes, lookup component {} bytes",
+        "  table {} bytes, lookup component {} bytes, initial memory {} bytes (budget: 50 MiB app, 128 MiB memory)",
         report.summary.bytes,
-        size(&report.lookup)
+        size(&report.lookup),
+        report.usage.memory_bytes
     );
     for (name, took) in &report.steps {
         eprintln!("  {:<34} {:>8.2?}", name, took);

@@ -9,8 +9,10 @@
 //! 4. `wasm-tools component new` turns both core modules into components
 //!    with the WASI preview1 *proxy* adapter (no file system at run time);
 //! 5. `wac plug` plugs the lookup into the router;
-//! 6. `wasm-tools validate`, then an atomic rename onto the output, so a
-//!    failed build leaves the previous `composed/redirects.wasm` in place.
+//! 6. `wasm-tools validate` and the Akamai Functions budget check
+//!    ([`crate::budget`]), then an atomic rename onto the output, so a
+//!    failed build leaves the previous `composed/redirects.wasm` in place;
+//!    `lookup.wasm` and `router.wasm` are published beside it.
 
 use crate::tools::{self, Tools};
 use anyhow::{Context, Result};
@@ -36,6 +38,8 @@ pub struct BuildOptions {
     pub work_dir: PathBuf,
     /// Rules compiler options.
     pub compile: Options,
+    /// Refuse an artifact over the Akamai Functions budget (default true).
+    pub budget_check: bool,
 }
 
 impl BuildOptions {
@@ -47,6 +51,7 @@ impl BuildOptions {
             out: crate::workspace_root().join("composed/redirects.wasm"),
             work_dir: crate::target_dir().join("redirects"),
             compile: Options::default(),
+            budget_check: true,
         }
     }
 }
@@ -58,10 +63,15 @@ pub struct BuildReport {
     pub summary: Summary,
     /// The table file.
     pub table: PathBuf,
-    /// The standalone lookup component (reusable by other apps).
+    /// The standalone lookup component (reusable by other apps), published
+    /// beside the composed component as `lookup.wasm`.
     pub lookup: PathBuf,
     /// The composed component.
     pub composed: PathBuf,
+    /// The standalone router component (imports `redirects:lookup/lookup`).
+    pub router: PathBuf,
+    /// Size and initial memory, as the budget check measured them.
+    pub usage: crate::budget::Usage,
     /// Each step's name and wall time.
     pub steps: Vec<(&'static str, Duration)>,
 }
@@ -168,21 +178,43 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
             .to_string_lossy(),
         std::process::id()
     ));
-    let result = plug_and_validate(tools, &router, &lookup, &tmp).and_then(|()| {
-        std::fs::rename(&tmp, &opts.out)
-            .with_context(|| format!("renaming onto {}", opts.out.display()))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let result =
+        plug_and_validate(tools, &router, &lookup, &tmp).and_then(|()| match crate::budget::check(
+            &tmp,
+            &[&wizened, &core.router],
+        ) {
+            Err(e) if opts.budget_check => Err(e),
+            Ok(usage) => Ok(usage),
+            Err(_) => Ok(crate::budget::Usage {
+                app_bytes: std::fs::metadata(&tmp)?.len(),
+                memory_bytes: 0,
+            }),
+        });
+    let usage = match result {
+        Ok(usage) => usage,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    // Publish the parts beside the composed component (other apps and
+    // Spin's own composition use them), then the composed component.
+    let published_lookup = out_dir.join("lookup.wasm");
+    let published_router = out_dir.join("router.wasm");
+    for (from, to) in [(&lookup, &published_lookup), (&router, &published_router)] {
+        write_if_changed(to, &std::fs::read(from)?)?;
     }
-    result?;
-    step("wac plug + validate", t);
+    std::fs::rename(&tmp, &opts.out)
+        .with_context(|| format!("renaming onto {}", opts.out.display()))?;
+    step("wac plug + validate + budget", t);
 
     Ok(BuildReport {
         summary,
         table,
-        lookup,
+        lookup: published_lookup,
+        router: published_router,
         composed: opts.out.clone(),
+        usage,
         steps,
     })
 }

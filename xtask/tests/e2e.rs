@@ -675,3 +675,154 @@ fn hostile_requests_get_3xx_or_4xx_and_serving_continues() {
     assert_eq!(r.header("set-cookie"), None);
     assert_eq!(server.get("/old").unwrap().status, 301);
 }
+
+/// `package:name/interface@version` of the interface in `wit/lookup.wit`.
+fn wit_interface_name() -> String {
+    let wit = std::fs::read_to_string(xtask::workspace_root().join("wit/lookup.wit")).unwrap();
+    let package = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .unwrap()
+        .trim_end_matches(';');
+    let (name, version) = package.split_once('@').unwrap();
+    let interface = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("interface "))
+        .unwrap()
+        .trim_end_matches(" {");
+    format!("{name}/{interface}@{version}")
+}
+
+#[test]
+fn spin_dependencies_manifest_names_the_built_parts() {
+    let text = std::fs::read_to_string(xtask::workspace_root().join("spin-deps.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(manifest["spin_manifest_version"].as_integer(), Some(2));
+    let trigger = &manifest["trigger"]["http"].as_array().unwrap()[0];
+    let component = manifest["component"][trigger["component"].as_str().unwrap()]
+        .as_table()
+        .unwrap();
+    let root = xtask::workspace_root();
+    let defaults = BuildOptions::new(xtask::example_rules());
+    let out_dir = defaults.out.parent().unwrap();
+    // The router and the lookup it depends on are what `./x build` publishes.
+    assert_eq!(
+        root.join(component["source"].as_str().unwrap()),
+        out_dir.join("router.wasm")
+    );
+    let deps = component["dependencies"].as_table().unwrap();
+    assert_eq!(deps.keys().collect::<Vec<_>>(), [&wit_interface_name()]);
+    let dep = &deps[&wit_interface_name()];
+    assert_eq!(
+        root.join(dep["path"].as_str().unwrap()),
+        out_dir.join("lookup.wasm")
+    );
+    assert_eq!(
+        component["allowed_outbound_hosts"].as_array().map(Vec::len),
+        Some(0)
+    );
+    // The published parts are the same files the fixture build wrote beside its output.
+    let report = basic();
+    assert_eq!(report.lookup, report.composed.with_file_name("lookup.wasm"));
+    assert_eq!(
+        world_items(&report.router, "import")
+            .iter()
+            .filter(|i| i.starts_with("redirects:"))
+            .collect::<Vec<_>>(),
+        [&wit_interface_name()]
+    );
+    assert_eq!(
+        world_items(&report.lookup, "export"),
+        [wit_interface_name()]
+    );
+}
+
+#[test]
+fn spinkube_manifest_is_a_valid_spinapp() {
+    let text =
+        std::fs::read_to_string(xtask::workspace_root().join("deploy/spinkube/spinapp.yaml"))
+            .unwrap();
+    let app: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(
+        app["apiVersion"].as_str(),
+        Some("core.spinkube.dev/v1alpha1")
+    );
+    assert_eq!(app["kind"].as_str(), Some("SpinApp"));
+    assert!(!app["metadata"]["name"].as_str().unwrap().is_empty());
+    let image = app["spec"]["image"].as_str().unwrap();
+    assert!(
+        image.contains('/') && image.contains(':'),
+        "image must be a registry reference: {image}"
+    );
+    assert_eq!(
+        app["spec"]["executor"].as_str(),
+        Some("containerd-shim-spin")
+    );
+    assert!(app["spec"]["replicas"].as_u64().unwrap() >= 2);
+    // Memory per replica stays within the 128 MiB an execution is allowed.
+    assert_eq!(
+        app["spec"]["resources"]["limits"]["memory"].as_str(),
+        Some("128Mi")
+    );
+}
+
+#[test]
+fn lookup_component_runs_in_node_for_url_checks() {
+    let report = basic();
+    let dir = xtask::target_dir().join("e2e/basic/jco");
+    let module = xtask::host::transpile(&report.lookup, &dir).unwrap();
+    let urls = dir.join("urls.txt");
+    std::fs::write(
+        &urls,
+        "# old URLs to check\n/old\nhttps://www.example.com/old/deeper/path?x=1\n/caf%C3%A9\n/gone\n\n/about-us?ref=1\n",
+    )
+    .unwrap();
+    let out = xtask::host::check_urls_command(&module, &urls.to_string_lossy(), false)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "301\t/new\t/old\n\
+         302\t/new/deeper\thttps://www.example.com/old/deeper/path?x=1\n\
+         301\t/coffee\t/caf%C3%A9\n\
+         404\t-\t/gone\n\
+         308\thttps://example.com/about\t/about-us?ref=1\n"
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "5 URLs: 4 redirect, 1 have no rule (404)\n"
+    );
+    let failing = xtask::host::check_urls_command(&module, &urls.to_string_lossy(), true)
+        .output()
+        .unwrap();
+    assert_eq!(failing.status.code(), Some(1));
+}
+
+#[test]
+fn rules_over_the_akamai_budget_fail_the_build() {
+    let dir = xtask::target_dir().join("e2e/budget");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("2m.txt");
+    let mut text = Vec::new();
+    xtask::gen::generate(2_000_000, 1, &mut text).unwrap();
+    std::fs::write(&rules, text).unwrap();
+    let opts = options("budget", rules);
+    let err = pipeline::build(tools(), &opts).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.starts_with("over the Akamai Functions budget: the app would be ")
+            && msg.contains(" MiB, the limit is 50 MiB per app"),
+        "{msg}"
+    );
+    assert!(!opts.out.exists(), "an over-budget artifact was written");
+    // The same rules build where the budget does not apply.
+    let mut unchecked = opts.clone();
+    unchecked.budget_check = false;
+    let report = pipeline::build(tools(), &unchecked).unwrap();
+    assert!(report.usage.app_bytes > xtask::budget::APP_BYTES);
+}

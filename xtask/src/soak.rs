@@ -1,0 +1,306 @@
+//! `./x soak`: a bounded load run against the composed component under
+//! `wasmtime serve` on 127.0.0.1. wrk (Debian's package, installed when
+//! missing) sends at least `--requests` requests at 200 connections, mixed
+//! hits (exact and prefix rules) and misses, in rounds of `--round`
+//! seconds; between rounds the server's RSS is read. Meanwhile a sampler
+//! checks responses against the native `Table::resolve` of the same table.
+//! Any 5xx, socket error or wrong sample fails the run. The result is
+//! written into `BENCHMARKS.md` (section "Soak").
+
+use crate::pipeline::{self, BuildOptions};
+use crate::server::Server;
+use crate::tools::{self, Tools};
+use anyhow::{bail, Context, Result};
+use redirects_format::{Request, Table};
+use std::fmt::Write as _;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Soak parameters.
+#[derive(Debug, Clone)]
+pub struct SoakOptions {
+    /// Rules to generate.
+    pub rules: usize,
+    /// Requests to send at least.
+    pub requests: u64,
+    /// Connections.
+    pub connections: u32,
+    /// Seconds per wrk round.
+    pub round: u32,
+}
+
+/// Counters of one wrk round.
+#[derive(Debug, Default, Clone, Copy)]
+struct Round {
+    requests: u64,
+    s3xx: u64,
+    s404: u64,
+    s4xx: u64,
+    s5xx: u64,
+    socket_errors: u64,
+    rps: f64,
+}
+
+const LUA: &str = r#"
+local paths = {}
+for line in io.lines(os.getenv("SOAK_PATHS")) do paths[#paths + 1] = line end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1])
+end
+c3, c404, c4, c5 = 0, 0, 0, 0
+response = function(status)
+  if status >= 500 then c5 = c5 + 1
+  elseif status == 404 then c404 = c404 + 1
+  elseif status >= 400 then c4 = c4 + 1
+  else c3 = c3 + 1 end
+end
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+done = function(summary, latency, requests)
+  local t3, t404, t4, t5 = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    t3 = t3 + t:get("c3"); t404 = t404 + t:get("c404"); t4 = t4 + t:get("c4"); t5 = t5 + t:get("c5")
+  end
+  local e = summary.errors
+  io.write(string.format("SOAK %d %d %d %d %d %d %.1f\n", summary.requests, t3, t404, t4, t5,
+    e.connect + e.read + e.write + e.timeout, summary.requests / (summary.duration / 1e6)))
+end
+"#;
+
+fn ensure_wrk() -> Result<()> {
+    if Command::new("wrk").arg("-v").output().is_ok() {
+        return Ok(());
+    }
+    tools::run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))
+        .or_else(|_| {
+            tools::run(Command::new("apt-get").args(["update", "-qq"]))?;
+            tools::run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))
+        })
+        .context("installing wrk (Debian package)")
+}
+
+/// Runs the soak and returns the markdown section it wrote.
+pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
+    ensure_wrk()?;
+    let dir = crate::target_dir().join("soak");
+    std::fs::create_dir_all(&dir)?;
+    let rules_file = dir.join("rules.txt");
+    let mut text = Vec::new();
+    crate::gen::generate(opts.rules, crate::gen::DEFAULT_SEED, &mut text)?;
+    std::fs::write(&rules_file, &text)?;
+    let mut build = BuildOptions::new(rules_file.clone());
+    build.out = dir.join("redirects.wasm");
+    build.work_dir = dir.join("work");
+    let report = pipeline::build(tools, &build)?;
+    let table = Table::from_bytes(std::fs::read(&report.table)?)?;
+
+    // Paths: every 50th rule (exact ones as written, prefix ones with a
+    // suffix), host-less only, plus one miss for every four hits.
+    let check = redirects_compiler::check(&rules_file, &text, &build.compile);
+    let mut paths = Vec::new();
+    for (i, rule) in check
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| i % 50 == 0 && r.host.is_none())
+    {
+        let path = match rule.source.strip_suffix('*') {
+            Some(prefix) => format!("{prefix}soak/{i}"),
+            None => rule.source.clone(),
+        };
+        paths.push(crate::gen::encode(&path));
+        if paths.len() % 4 == 0 {
+            paths.push(format!("/soak-miss/{i}"));
+        }
+    }
+    let paths_file = dir.join("paths.txt");
+    std::fs::write(&paths_file, paths.join("\n") + "\n")?;
+    let lua_file = dir.join("soak.lua");
+    std::fs::write(&lua_file, LUA)?;
+
+    let server = Server::start(tools, &report.composed)?;
+    // Warm up, so the start figure is a serving server's.
+    for p in paths.iter().take(200) {
+        server.get(p)?;
+    }
+    let rss_start = server.rss_kib().unwrap_or(0);
+    let mut rss = vec![rss_start];
+
+    // The sampler: compares live responses with the native lookup.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampled = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, sampled, paths) = (stop.clone(), sampled.clone(), paths.clone());
+        let addr = server.addr;
+        std::thread::spawn(move || -> Result<()> {
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let path = &paths[(i * 7919) % paths.len()];
+                i += 1;
+                let r = crate::server::request(
+                    addr,
+                    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
+                )?;
+                let want = table.resolve(&Request {
+                    host: Some("127.0.0.1"),
+                    path,
+                    query: None,
+                });
+                let got = (r.status, r.header("location"));
+                let expected = match want {
+                    Some(w) => (w.status.code(), Some(w.location)),
+                    None => (404, None),
+                };
+                if got != expected {
+                    bail!("sample {path}: got {got:?}, want {expected:?}");
+                }
+                sampled.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(())
+        })
+    };
+
+    let started = Instant::now();
+    let mut rounds = Vec::new();
+    let mut total = 0u64;
+    while total < opts.requests {
+        let out = tools::output(
+            Command::new("wrk")
+                .env("SOAK_PATHS", &paths_file)
+                .args([
+                    "-t2",
+                    &format!("-c{}", opts.connections),
+                    &format!("-d{}s", opts.round),
+                ])
+                .args(["--timeout", "10s", "-s"])
+                .arg(&lua_file)
+                .arg(format!("http://{}/", server.addr)),
+        )?;
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("SOAK "))
+            .context("wrk printed no SOAK line")?;
+        let v: Vec<f64> = line[5..]
+            .split(' ')
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect();
+        let round = Round {
+            requests: v[0] as u64,
+            s3xx: v[1] as u64,
+            s404: v[2] as u64,
+            s4xx: v[3] as u64,
+            s5xx: v[4] as u64,
+            socket_errors: v[5] as u64,
+            rps: v[6],
+        };
+        total += round.requests;
+        rss.push(server.rss_kib().unwrap_or(0));
+        eprintln!(
+            "soak: {round:?}, total {total}, rss {} KiB",
+            rss.last().unwrap_or(&0)
+        );
+        rounds.push(round);
+    }
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().expect("sampler thread")?;
+    let sum = |f: fn(&Round) -> u64| rounds.iter().map(f).sum::<u64>();
+    let (s3, s404, s4, s5, errs) = (
+        sum(|r| r.s3xx),
+        sum(|r| r.s404),
+        sum(|r| r.s4xx),
+        sum(|r| r.s5xx),
+        sum(|r| r.socket_errors),
+    );
+
+    let mut md = String::new();
+    writeln!(md, "## Soak\n")?;
+    writeln!(
+        md,
+        "`./x soak --rules {} --requests {} --round {}` on {} (`wasmtime serve` {}, one instance per request, WASI 0.2). \
+         wrk -t2 -c{} with a path list of {} paths (4 hits : 1 miss; hits are exact and prefix rules), in {}-second rounds; \
+         a sampler compared live responses with the native `Table::resolve` of the same table throughout.\n",
+        opts.rules, opts.requests, opts.round, machine(), tools::WASMTIME_VERSION, opts.connections, paths.len(), opts.round
+    )?;
+    writeln!(md, "| figure | value |\n|---|---|")?;
+    writeln!(
+        md,
+        "| requests | {total} in {:.0} s ({:.0} req/s) |",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    )?;
+    writeln!(
+        md,
+        "| 3xx / 404 / other 4xx / 5xx | {s3} / {s404} / {s4} / {s5} |"
+    )?;
+    writeln!(
+        md,
+        "| socket errors (connect, read, write, timeout) | {errs} |"
+    )?;
+    writeln!(
+        md,
+        "| sampled responses checked, wrong | {}, 0 |",
+        sampled.load(Ordering::Relaxed)
+    )?;
+    writeln!(
+        md,
+        "| server RSS start → end | {:.1} MiB → {:.1} MiB (after each round: {}) |",
+        rss_start as f64 / 1024.0,
+        *rss.last().unwrap_or(&0) as f64 / 1024.0,
+        rss.iter()
+            .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        md,
+        "| rounds req/s | {} |",
+        rounds
+            .iter()
+            .map(|r| format!("{:.0}", r.rps))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    if s5 > 0 || errs > 0 || s4 > 0 {
+        bail!("soak failed: {s5} 5xx, {s4} unexpected 4xx, {errs} socket errors\n{md}");
+    }
+    Ok(md)
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} cores ({model})")
+}
+
+/// Replaces the section starting with `## {title}` in BENCHMARKS.md (or
+/// appends it).
+pub fn write_section(section: &str) -> Result<()> {
+    let path = crate::workspace_root().join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let title = section.lines().next().unwrap_or_default();
+    let new = match old.find(title) {
+        Some(start) => {
+            let end = old[start + title.len()..]
+                .find("\n## ")
+                .map_or(old.len(), |e| start + title.len() + e + 1);
+            format!("{}{}{}", &old[..start], section, &old[end..])
+        }
+        None => format!("{}\n{}", old.trim_end(), "\n") + section,
+    };
+    redirects_compiler::write_atomic(&path, new.as_bytes())?;
+    Ok(())
+}
