@@ -6,6 +6,7 @@
 //! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
 //!   `composed/redirects.wasm`.
 //! - [`budget`]: the Akamai Functions size and memory budget check.
+//! - [`coldstart`]: time to first response, with and without precompiling.
 //! - [`gen`]: the deterministic generator of realistic rules.
 //! - [`host`]: the lookup component in Node via `jco transpile`.
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
@@ -13,6 +14,7 @@
 //! - [`soak`]: a bounded load run with wrk, sampled for correctness.
 
 pub mod budget;
+pub mod coldstart;
 pub mod fuzz;
 pub mod gen;
 pub mod host;
@@ -51,4 +53,23 @@ pub fn example_rules() -> PathBuf {
 /// definition used by `./x serve` and the end-to-end tests.
 pub fn serve_args(addr: &str) -> Vec<String> {
     vec!["serve".into(), "--addr".into(), addr.into()]
+}
+
+/// Replaces the section starting with `## {title}` in BENCHMARKS.md (or
+/// appends it).
+pub fn write_benchmarks_section(section: &str) -> anyhow::Result<()> {
+    let path = workspace_root().join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let title = section.lines().next().unwrap_or_default();
+    let new = match old.find(title) {
+        Some(start) => {
+            let end = old[start + title.len()..]
+                .find("\n## ")
+                .map_or(old.len(), |e| start + title.len() + e + 1);
+            format!("{}{}{}", &old[..start], section, &old[end..])
+        }
+        None => format!("{}\n{}", old.trim_end(), "\n") + section,
+    };
+    redirects_compiler::write_atomic(&path, new.as_bytes())?;
+    Ok(())
 }

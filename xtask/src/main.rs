@@ -36,6 +36,10 @@ commands:
       --rules N              generated rules (default 100000)
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
+  cold-start               time to first response: compiled at start, cached, precompiled .cwasm;
+                           writes BENCHMARKS.md
+      --rules N              generated rules (default 1000000)
+      --runs N               runs per variant (default 5)
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
@@ -139,6 +143,19 @@ fn run() -> Result<()> {
             }
             Ok(())
         }
+        "cold-start" => {
+            let rules = take_flag(&mut args, "--rules")?
+                .map_or(Ok(1_000_000), |s| s.parse())
+                .context("--rules takes a number")?;
+            let runs = take_flag(&mut args, "--runs")?
+                .map_or(Ok(5), |s| s.parse())
+                .context("--runs takes a number")?;
+            no_more(&args)?;
+            let section = xtask::coldstart::cold_start(&Tools::ensure()?, rules, runs)?;
+            xtask::write_benchmarks_section(&section)?;
+            print!("{section}");
+            Ok(())
+        }
         "soak" => {
             let num = |v: Option<String>, d: u64| -> Result<u64> {
                 v.map_or(Ok(d), |s| s.parse().context("expected a number"))
@@ -151,7 +168,7 @@ fn run() -> Result<()> {
             };
             no_more(&args)?;
             let section = xtask::soak::soak(&Tools::ensure()?, &opts)?;
-            xtask::soak::write_section(&section)?;
+            xtask::write_benchmarks_section(&section)?;
             print!("{section}");
             Ok(())
         }

@@ -21,9 +21,15 @@ impl Server {
     /// Starts `wasmtime serve` for `component` on a free loopback port and
     /// waits until it accepts connections.
     pub fn start(tools: &Tools, component: &Path) -> Result<Server> {
+        Server::start_with(tools, &[], component)
+    }
+
+    /// Like [`Server::start`], with extra `wasmtime serve` options.
+    pub fn start_with(tools: &Tools, options: &[&str], component: &Path) -> Result<Server> {
         let addr = free_port()?;
         let child = Command::new(&tools.wasmtime)
             .args(crate::serve_args(&addr.to_string()))
+            .args(options)
             .arg(component)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -38,7 +44,7 @@ impl Server {
             if Instant::now() > deadline {
                 bail!("wasmtime serve did not listen on {addr} within 120 s");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(server)
     }

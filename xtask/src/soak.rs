@@ -4,8 +4,8 @@
 //! hits (exact and prefix rules) and misses, in rounds of `--round`
 //! seconds; between rounds the server's RSS is read. Meanwhile a sampler
 //! checks responses against the native `Table::resolve` of the same table.
-//! Any 5xx, socket error or wrong sample fails the run. The result is
-//! written into `BENCHMARKS.md` (section "Soak").
+//! Any 5xx, socket error or wrong sample fails the run. `./x soak` writes
+//! the result into `BENCHMARKS.md` (section "Soak").
 
 use crate::pipeline::{self, BuildOptions};
 use crate::server::Server;
@@ -284,23 +284,4 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} cores ({model})")
-}
-
-/// Replaces the section starting with `## {title}` in BENCHMARKS.md (or
-/// appends it).
-pub fn write_section(section: &str) -> Result<()> {
-    let path = crate::workspace_root().join("BENCHMARKS.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let title = section.lines().next().unwrap_or_default();
-    let new = match old.find(title) {
-        Some(start) => {
-            let end = old[start + title.len()..]
-                .find("\n## ")
-                .map_or(old.len(), |e| start + title.len() + e + 1);
-            format!("{}{}{}", &old[..start], section, &old[end..])
-        }
-        None => format!("{}\n{}", old.trim_end(), "\n") + section,
-    };
-    redirects_compiler::write_atomic(&path, new.as_bytes())?;
-    Ok(())
 }
