@@ -1,7 +1,7 @@
 //! `./x check-urls`: the lookup component outside Spin. `jco transpile`
 //! turns `lookup.wasm` into a JavaScript module and `host/check-urls.mjs`
 //! answers a list of URLs with it in Node (jco 1.35.0 and
-//! preview2-shim 0.26.1, pinned, installed into the tools directory).
+//! preview2-shim 0.25.0 (the version jco 1.35 depends on), pinned, installed into the tools directory).
 
 use crate::tools::{self, run, tools_dir};
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use std::process::Command;
 /// Pinned jco.
 pub const JCO_VERSION: &str = "1.35.0";
 /// Pinned WASI shim for Node.
-pub const SHIM_VERSION: &str = "0.26.1";
+pub const SHIM_VERSION: &str = "0.25.0";
 
 fn npm_dir() -> PathBuf {
     tools_dir().join("npm")
