@@ -49,8 +49,16 @@ pub fn example_rules() -> PathBuf {
     workspace_root().join("examples/rules.txt")
 }
 
-/// The arguments before the component path for `wasmtime serve`: the one
-/// definition used by `./x serve` and the end-to-end tests.
+/// Options of the embedded default server: one component instance serves
+/// many requests (wasmtime's default for WASI 0.2 is one instance per
+/// request). This is safe for this component because nothing changes after
+/// Wizer: the table is read-only, the router keeps no state between
+/// requests, and a trap drops the instance. The end-to-end tests run every
+/// HTTP case through reused instances, interleaved, and once more with one
+/// instance per request (as Spin and Akamai Functions run it).
+pub const EMBEDDED_SERVE_OPTIONS: [&str; 2] = ["--max-instance-reuse-count", "100000"];
+
+/// `wasmtime serve` arguments before the options and the component path.
 pub fn serve_args(addr: &str) -> Vec<String> {
     vec!["serve".into(), "--addr".into(), addr.into()]
 }

@@ -86,6 +86,7 @@ fn run() -> Result<()> {
             let err = exec(
                 Command::new(&tools.wasmtime)
                     .args(xtask::serve_args(&addr))
+                    .args(xtask::EMBEDDED_SERVE_OPTIONS)
                     .arg(&opts.out),
             );
             Err(err)

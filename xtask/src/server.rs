@@ -18,13 +18,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `wasmtime serve` for `component` on a free loopback port and
-    /// waits until it accepts connections.
+    /// Starts `wasmtime serve` for `component` on a free loopback port, as
+    /// the embedded default (`./x serve`) runs it, and waits until it
+    /// accepts connections.
     pub fn start(tools: &Tools, component: &Path) -> Result<Server> {
-        Server::start_with(tools, &[], component)
+        Server::start_with(tools, &crate::EMBEDDED_SERVE_OPTIONS, component)
     }
 
-    /// Like [`Server::start`], with extra `wasmtime serve` options.
+    /// Like [`Server::start`], with these `wasmtime serve` options instead.
     pub fn start_with(tools: &Tools, options: &[&str], component: &Path) -> Result<Server> {
         let addr = free_port()?;
         let child = Command::new(&tools.wasmtime)

@@ -418,8 +418,26 @@ const MATCHING: &[Case] = &[
 #[test]
 fn matching_rules_over_http() {
     let report = build("matching", fixture("matching.txt"));
-    let server = Server::start(tools(), &report.composed).unwrap();
+    // One instance per request, as Spin and Akamai Functions run it.
+    let server = Server::start_with(
+        tools(),
+        &["--max-instance-reuse-count", "1"],
+        &report.composed,
+    )
+    .unwrap();
     assert_cases(&server, MATCHING);
+    // Reused instances (the embedded default): the same answers in every
+    // order, so no request leaves anything behind for the next one.
+    let server = Server::start(tools(), &report.composed).unwrap();
+    let reversed: Vec<Case> = MATCHING.iter().rev().copied().collect();
+    let interleaved: Vec<Case> = MATCHING
+        .iter()
+        .zip(&reversed)
+        .flat_map(|(a, b)| [*a, *b])
+        .collect();
+    for cases in [MATCHING, &reversed, &interleaved] {
+        assert_cases(&server, cases);
+    }
 }
 
 #[test]
@@ -812,6 +830,7 @@ fn rules_over_the_akamai_budget_fail_the_build() {
     xtask::gen::generate(2_000_000, 1, &mut text).unwrap();
     std::fs::write(&rules, text).unwrap();
     let opts = options("budget", rules);
+    let _ = std::fs::remove_file(&opts.out); // left by an earlier run's unchecked build
     let err = pipeline::build(tools(), &opts).unwrap_err();
     let msg = format!("{err:#}");
     assert!(
