@@ -5,6 +5,7 @@
 //!   wizer), installed once into a stable directory outside the clone.
 //! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
 //!   `composed/redirects.wasm`.
+//! - [`bench`]: ours against nginx `map`, side by side.
 //! - [`budget`]: the Akamai Functions size and memory budget check.
 //! - [`coldstart`]: time to first response, with and without precompiling.
 //! - [`gen`]: the deterministic generator of realistic rules.
@@ -13,6 +14,7 @@
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
 //! - [`soak`]: a bounded load run with wrk, sampled for correctness.
 
+pub mod bench;
 pub mod budget;
 pub mod coldstart;
 pub mod fuzz;

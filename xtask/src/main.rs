@@ -36,6 +36,10 @@ commands:
       --rules N              generated rules (default 100000)
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
+  bench                    ours vs nginx map (hey, wrk), same rules, one run; writes BENCHMARKS.md
+      --rules N              generated rules (default 1000000)
+      --hey-requests N       requests per hey run (default 50000)
+      --wrk-seconds S        seconds per wrk run (default 20)
   cold-start               time to first response: compiled at start, cached, precompiled .cwasm;
                            writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
@@ -142,6 +146,21 @@ fn run() -> Result<()> {
             for (target, execs) in xtask::fuzz::fuzz(seconds, only.as_deref())? {
                 println!("{target:<16} {execs:>12} executions in {seconds} s, no crash");
             }
+            Ok(())
+        }
+        "bench" => {
+            let num = |v: Option<String>, d: u64| -> Result<u64> {
+                v.map_or(Ok(d), |s| s.parse().context("expected a number"))
+            };
+            let opts = xtask::bench::BenchOptions {
+                rules: num(take_flag(&mut args, "--rules")?, 1_000_000)? as usize,
+                hey_requests: num(take_flag(&mut args, "--hey-requests")?, 50_000)? as u32,
+                wrk_seconds: num(take_flag(&mut args, "--wrk-seconds")?, 20)? as u32,
+            };
+            no_more(&args)?;
+            let section = xtask::bench::bench(&Tools::ensure()?, &opts)?;
+            xtask::write_benchmarks_section(&section)?;
+            print!("{section}");
             Ok(())
         }
         "cold-start" => {

@@ -43,7 +43,10 @@ struct Round {
     rps: f64,
 }
 
-const LUA: &str = r#"
+/// wrk script: cycles through the paths in `$SOAK_PATHS`, counts responses by
+/// class in every thread, and prints one `SOAK requests 3xx 404 4xx 5xx
+/// socket-errors req/s` line.
+pub const LUA: &str = r#"
 local paths = {}
 for line in io.lines(os.getenv("SOAK_PATHS")) do paths[#paths + 1] = line end
 local n = 0
@@ -272,7 +275,8 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     Ok(md)
 }
 
-fn machine() -> String {
+/// The machine, for reports: cores and CPU model.
+pub fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

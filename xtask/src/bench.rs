@@ -1,0 +1,527 @@
+//! `./x bench`: ours against nginx `map`, side by side in one run, on
+//! 127.0.0.1, with the same rules. Writes the "Benchmark" section of
+//! BENCHMARKS.md and `bench.png`. Not a test: no thresholds, only figures
+//! and ratios (the machine is shared and noisy).
+//!
+//! The rules: `count` generated rules, of which the exact rules for every
+//! host (nginx `map` has no longest-prefix match) go to both servers. nginx
+//! (Debian `nginx-light`, installed when missing) runs 2 workers with
+//! `map $uri` and one `return` per status code. Ours runs under
+//! `wasmtime serve` twice: the embedded default (instance reuse) and one
+//! instance per request (as Spin and Akamai Functions run it).
+
+use crate::pipeline::{self, BuildOptions};
+use crate::server::Server;
+use crate::tools::{self, Tools};
+use anyhow::{bail, Context, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Benchmark parameters.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Generated rules.
+    pub rules: usize,
+    /// Requests per `hey` run.
+    pub hey_requests: u32,
+    /// Seconds per `wrk` run.
+    pub wrk_seconds: u32,
+}
+
+/// One server's figures.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    name: String,
+    start_ms: f64,
+    hey_rps: f64,
+    hey_p50_ms: f64,
+    hey_p99_ms: f64,
+    hey_bad: u64,
+    wrk_rps: f64,
+    wrk_p50_ms: f64,
+    wrk_p99_ms: f64,
+    wrk_bad: u64,
+    rss_mib: f64,
+    cpu_us_per_request: f64,
+}
+
+fn ensure_packages() -> Result<()> {
+    for (bin, pkg) in [
+        ("hey", "hey"),
+        ("wrk", "wrk"),
+        ("/usr/sbin/nginx", "nginx-light"),
+    ] {
+        if Command::new(bin)
+            .arg("-h")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_err()
+        {
+            let install =
+                || tools::run(Command::new("apt-get").args(["install", "-y", "-qq", pkg]));
+            install()
+                .or_else(|_| {
+                    tools::run(Command::new("apt-get").args(["update", "-qq"]))
+                        .and_then(|()| install())
+                })
+                .with_context(|| format!("installing {pkg} (Debian package)"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A server process for the benchmark: ours or nginx.
+struct Proc {
+    child: Option<Child>,
+    server: Option<Server>,
+    pid: u32,
+}
+
+impl Proc {
+    /// RSS of the process and its children, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let mut total = 0;
+        for pid in family(self.pid) {
+            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                total += s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        total
+    }
+
+    /// CPU time (user + system) of the process and its children, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        family(self.pid)
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .map(|s| {
+                let after = &s[s.rfind(')').map_or(0, |i| i + 2)..];
+                let f: Vec<&str> = after.split(' ').collect();
+                f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                    + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            })
+            .sum()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(self.pid.to_string()).status();
+            let _ = c.wait();
+        }
+        self.server.take();
+    }
+}
+
+/// A pid and its direct children.
+fn family(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+            if after.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+                pids.push(child);
+            }
+        }
+    }
+    pids
+}
+
+fn wait_for(addr: &str, probe: &str, started: Instant) -> Result<f64> {
+    let sock: std::net::SocketAddr = addr.parse()?;
+    loop {
+        if let Ok(r) = crate::server::request(
+            sock,
+            format!("GET {probe} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
+        ) {
+            if r.status < 500 {
+                return Ok(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("{addr} did not answer within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn nginx(
+    dir: &Path,
+    rules: &[redirects_compiler::Rule],
+    port: u16,
+    probe: &str,
+) -> Result<(Proc, f64)> {
+    std::fs::create_dir_all(dir.join("logs"))?;
+    // Two maps, as one would hand-tune it: the target, and the status for
+    // the rules that are not 301 (string compares, no regex).
+    let mut map = String::with_capacity(rules.len() * 64);
+    let mut codes = String::new();
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    for r in rules {
+        let key = quote(&String::from_utf8_lossy(&r.path));
+        writeln!(map, "{key} {};", quote(&r.target))?;
+        if r.status.code() != 301 {
+            writeln!(codes, "{key} {};", r.status.code())?;
+        }
+    }
+    std::fs::write(dir.join("map.conf"), map)?;
+    std::fs::write(dir.join("codes.conf"), codes)?;
+    let mut returns = String::new();
+    for code in [302, 303, 307, 308] {
+        writeln!(
+            returns,
+            "      if ($code = {code}) {{ return {code} $redirect; }}"
+        )?;
+    }
+    let conf = format!(
+        "worker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nevents {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  absolute_redirect off;\n  client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+         map_hash_max_size 4194304;\n  map_hash_bucket_size 256;\n  map $uri $redirect {{\n    default \"\";\n    include {d}/map.conf;\n  }}\n\
+         map $uri $code {{\n    default 301;\n    include {d}/codes.conf;\n  }}\n\
+         server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      if ($redirect = \"\") {{ return 404 \"no redirect for this path\\n\"; }}\n{returns}      return 301 $redirect;\n    }}\n  }}\n}}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf)?;
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    let started = Instant::now();
+    let child = Command::new("/usr/sbin/nginx")
+        .args(["-p"])
+        .arg(dir)
+        .args(["-c"])
+        .arg(dir.join("nginx.conf"))
+        .args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting nginx")?;
+    let pid = child.id();
+    let proc = Proc {
+        child: Some(child),
+        server: None,
+        pid,
+    };
+    let ms = wait_for(&format!("127.0.0.1:{port}"), probe, started)?;
+    Ok((proc, ms))
+}
+
+fn parse_hey(out: &str) -> (f64, f64, f64, u64) {
+    let num = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let good: u64 = out
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let code: u16 = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
+            let n: u64 = l
+                .split(']')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            (300..500).contains(&code).then_some(n)
+        })
+        .sum();
+    let total: u64 = out
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            l.strip_prefix('[')?
+                .split(']')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    (
+        num("Requests/sec:"),
+        num("50% in") * 1000.0,
+        num("99% in") * 1000.0,
+        total - good,
+    )
+}
+
+fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64)> {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("SOAK "))
+        .context("wrk printed no SOAK line")?;
+    let v: Vec<f64> = line[5..]
+        .split(' ')
+        .map(|x| x.parse().unwrap_or(f64::NAN))
+        .collect();
+    let bad = (v[4] + v[5] + v[3]) as u64;
+    let pct = |p: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix(p))
+            .map(|v| {
+                let v = v.trim();
+                let (n, unit) = v.split_at(v.find(|c: char| c.is_alphabetic()).unwrap_or(v.len()));
+                let n: f64 = n.parse().unwrap_or(f64::NAN);
+                match unit {
+                    "us" => n / 1000.0,
+                    "s" => n * 1000.0,
+                    _ => n,
+                }
+            })
+            .unwrap_or(f64::NAN)
+    };
+    Ok((v[6], pct("50%"), pct("99%"), bad))
+}
+
+fn load(
+    proc: &Proc,
+    f: &mut Figures,
+    url: &str,
+    opts: &BenchOptions,
+    lua: &Path,
+    paths: &Path,
+) -> Result<()> {
+    // Warm up, then hey with one URL (the published client command), then wrk with many paths.
+    tools::output(Command::new("hey").args([
+        "-disable-redirects",
+        "-c",
+        "200",
+        "-n",
+        "2000",
+        url,
+    ]))?;
+    let ticks = proc.cpu_ticks();
+    let hey = tools::output(Command::new("hey").args([
+        "-disable-redirects",
+        "-c",
+        "200",
+        "-n",
+        &opts.hey_requests.to_string(),
+        url,
+    ]))?;
+    let used = proc.cpu_ticks() - ticks;
+    (f.hey_rps, f.hey_p50_ms, f.hey_p99_ms, f.hey_bad) = parse_hey(&hey);
+    f.cpu_us_per_request = used as f64 * 10_000.0 / f64::from(opts.hey_requests);
+    let base = &url[..url[8..].find('/').map_or(url.len(), |i| i + 8)];
+    let wrk = tools::output(
+        Command::new("wrk")
+            .env("SOAK_PATHS", paths)
+            .args([
+                "-t2",
+                "-c200",
+                &format!("-d{}s", opts.wrk_seconds),
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+            ])
+            .arg(lua)
+            .arg(format!("{base}/")),
+    )?;
+    (f.wrk_rps, f.wrk_p50_ms, f.wrk_p99_ms, f.wrk_bad) = parse_wrk(&wrk)?;
+    f.rss_mib = proc.rss_kib() as f64 / 1024.0;
+    Ok(())
+}
+
+/// Runs the benchmark and returns the markdown section.
+pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
+    ensure_packages()?;
+    let dir = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let mut text = Vec::new();
+    crate::gen::generate(opts.rules, crate::gen::DEFAULT_SEED, &mut text)?;
+    let all = redirects_compiler::check(Path::new("generated"), &text, &Default::default());
+    let rules: Vec<_> = all
+        .rules
+        .into_iter()
+        .filter(|r| !r.prefix && r.host.is_none() && r.query.is_none())
+        .collect();
+    let rules_file = dir.join("rules.txt");
+    let mut same = String::new();
+    for r in &rules {
+        writeln!(same, "{} {} {}", r.source, r.target, r.status.code())?;
+    }
+    std::fs::write(&rules_file, same)?;
+
+    let mut build = BuildOptions::new(rules_file.clone());
+    build.out = dir.join("redirects.wasm");
+    build.work_dir = dir.join("work");
+    pipeline::build(tools, &build)?; // cargo, caches
+    let report = pipeline::build(tools, &build)?; // warm: rules -> artifact
+    let composed_bytes = std::fs::metadata(&report.composed)?.len();
+
+    let probe = crate::gen::encode(&rules[rules.len() / 2].source);
+    let mut paths: Vec<String> = Vec::new();
+    for (i, r) in rules.iter().enumerate().filter(|(i, _)| i % 97 == 0) {
+        paths.push(crate::gen::encode(&r.source));
+        if paths.len() % 4 == 0 {
+            paths.push(format!("/bench-miss/{i}"));
+        }
+    }
+    let paths_file = dir.join("paths.txt");
+    std::fs::write(&paths_file, paths.join("\n") + "\n")?;
+    let lua = dir.join("paths.lua");
+    std::fs::write(&lua, crate::soak::LUA)?;
+
+    let mut all_figures = Vec::new();
+    {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let (proc, start_ms) = nginx(&dir.join("nginx"), &rules, port, &probe)?;
+        let mut f = Figures {
+            name: "nginx map (2 workers)".into(),
+            start_ms,
+            ..Default::default()
+        };
+        load(
+            &proc,
+            &mut f,
+            &format!("http://127.0.0.1:{port}{probe}"),
+            opts,
+            &lua,
+            &paths_file,
+        )?;
+        all_figures.push(f);
+    }
+    let variants: [(&str, &[&str]); 2] = [
+        (
+            "ours, instance reuse (embedded default)",
+            &crate::EMBEDDED_SERVE_OPTIONS,
+        ),
+        (
+            "ours, instance per request (Spin, Akamai)",
+            &["--max-instance-reuse-count", "1"],
+        ),
+    ];
+    for (name, options) in variants {
+        // Compiled at start each time (no wasmtime cache), so both start
+        // figures are comparable; `./x cold-start` has the cached and
+        // precompiled figures.
+        let options: Vec<&str> = ["-C", "cache=n"].iter().chain(options).copied().collect();
+        let started = Instant::now();
+        let server = Server::start_with(tools, &options, &report.composed)?;
+        let start_ms = wait_for(&server.addr.to_string(), &probe, started)?;
+        let url = format!("http://{}{probe}", server.addr);
+        let pid = server.pid();
+        let proc = Proc {
+            child: None,
+            server: Some(server),
+            pid,
+        };
+        let mut f = Figures {
+            name: name.into(),
+            start_ms,
+            ..Default::default()
+        };
+        load(&proc, &mut f, &url, opts, &lua, &paths_file)?;
+        all_figures.push(f);
+    }
+
+    let n = &all_figures[0];
+    let mut md = String::new();
+    writeln!(md, "## Benchmark\n")?;
+    writeln!(
+        md,
+        "`./x bench --rules {} --hey-requests {} --wrk-seconds {}` on {}, client and servers on the same machine. \
+         {} exact rules for every host, the same file for both servers (nginx `map $uri`, `map_hash_bucket_size 256`; \
+         ours `wasmtime serve` {}). hey: `hey -disable-redirects -c 200 -n {}` on one rule's URL; wrk: `-t2 -c200 -d{}s` over {} paths \
+         (4 hits : 1 miss). \"bad\" counts anything but 3xx/404 and socket errors. Ratios are to nginx in the same run.\n",
+        opts.rules,
+        opts.hey_requests,
+        opts.wrk_seconds,
+        crate::soak::machine(),
+        rules.len(),
+        tools::WASMTIME_VERSION,
+        opts.hey_requests,
+        opts.wrk_seconds,
+        paths.len()
+    )?;
+    writeln!(md, "| server | hey req/s | ratio | p50 / p99 ms | wrk req/s | ratio | p50 / p99 ms | bad | start ms | RSS MiB | CPU µs/request |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    for f in &all_figures {
+        writeln!(
+            md,
+            "| {} | {:.0} | {:.2}× | {:.1} / {:.1} | {:.0} | {:.2}× | {:.1} / {:.1} | {} | {:.0} | {:.1} | {:.0} |",
+            f.name,
+            f.hey_rps,
+            f.hey_rps / n.hey_rps,
+            f.hey_p50_ms,
+            f.hey_p99_ms,
+            f.wrk_rps,
+            f.wrk_rps / n.wrk_rps,
+            f.wrk_p50_ms,
+            f.wrk_p99_ms,
+            f.hey_bad + f.wrk_bad,
+            f.start_ms,
+            f.rss_mib,
+            f.cpu_us_per_request
+        )?;
+    }
+    let per_req = &all_figures[2];
+    let reuse = &all_figures[1];
+    writeln!(
+        md,
+        "\nArtifact: rules → deployable component {:.2} s warm (no Rust recompiled); composed component {:.1} MiB, \
+         {:.1} bytes per rule (table {:.1} bytes per rule). Per-request instantiation costs about {:.0} µs of server CPU \
+         (instance per request minus instance reuse, CPU µs/request above).\n\n![req/s by server](bench.png)\n",
+        report.total().as_secs_f64(),
+        composed_bytes as f64 / 1048576.0,
+        composed_bytes as f64 / rules.len() as f64,
+        report.summary.bytes as f64 / rules.len() as f64,
+        per_req.cpu_us_per_request - reuse.cpu_us_per_request
+    )?;
+    chart(tools, &all_figures)?;
+    if all_figures.iter().any(|f| f.hey_bad + f.wrk_bad > 0) {
+        eprintln!("warning: some responses were not 3xx/404 (see the table)");
+    }
+    Ok(md)
+}
+
+/// Writes `bench.png` (matplotlib, installed into the tools venv when missing).
+fn chart(tools: &Tools, figures: &[Figures]) -> Result<()> {
+    let python = tools::tools_dir().join("venv/bin/python");
+    if tools::output(Command::new(&python).args(["-c", "import matplotlib"])).is_err() {
+        tools::run(Command::new(tools::tools_dir().join("venv/bin/pip")).args([
+            "install",
+            "--quiet",
+            "matplotlib==3.9.2",
+        ]))?;
+    }
+    let names: Vec<String> = figures.iter().map(|f| format!("{:?}", f.name)).collect();
+    let hey: Vec<String> = figures
+        .iter()
+        .map(|f| format!("{:.0}", f.hey_rps))
+        .collect();
+    let wrk: Vec<String> = figures
+        .iter()
+        .map(|f| format!("{:.0}", f.wrk_rps))
+        .collect();
+    let out = crate::workspace_root().join("bench.png");
+    let script = format!(
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nnames=[{}]\nhey=[{}]\nwrk=[{}]\n\
+         x=range(len(names))\nfig,ax=plt.subplots(figsize=(9,4.5))\nax.bar([i-0.2 for i in x],hey,0.4,label='hey, one URL')\n\
+         ax.bar([i+0.2 for i in x],wrk,0.4,label='wrk, many paths')\nax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=8)\n\
+         ax.set_ylabel('requests/s (higher is better)')\nax.set_title('redirects vs nginx map, same rules, same run')\nax.legend()\n\
+         fig.tight_layout()\nfig.savefig({:?},dpi=100)\n",
+        names.join(","),
+        hey.join(","),
+        wrk.join(","),
+        out.display().to_string()
+    );
+    let _ = tools;
+    tools::run(Command::new(&python).args(["-c", &script]))
+}
