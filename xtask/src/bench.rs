@@ -47,32 +47,6 @@ struct Figures {
     cpu_us_per_request: f64,
 }
 
-fn ensure_packages() -> Result<()> {
-    for (bin, pkg) in [
-        ("hey", "hey"),
-        ("wrk", "wrk"),
-        ("/usr/sbin/nginx", "nginx-light"),
-    ] {
-        if Command::new(bin)
-            .arg("-h")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_err()
-        {
-            let install =
-                || tools::run(Command::new("apt-get").args(["install", "-y", "-qq", pkg]));
-            install()
-                .or_else(|_| {
-                    tools::run(Command::new("apt-get").args(["update", "-qq"]))
-                        .and_then(|()| install())
-                })
-                .with_context(|| format!("installing {pkg} (Debian package)"))?;
-        }
-    }
-    Ok(())
-}
-
 /// A server process for the benchmark: ours or nginx.
 struct Proc {
     child: Option<Child>,
@@ -83,17 +57,10 @@ struct Proc {
 impl Proc {
     /// RSS of the process and its children, in KiB.
     fn rss_kib(&self) -> u64 {
-        let mut total = 0;
-        for pid in family(self.pid) {
-            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                total += s
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-        total
+        family(self.pid)
+            .into_iter()
+            .filter_map(crate::server::rss_kib)
+            .sum()
     }
 
     /// CPU time (user + system) of the process and its children, in clock ticks.
@@ -259,15 +226,8 @@ fn parse_hey(out: &str) -> (f64, f64, f64, u64) {
 }
 
 fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64)> {
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("SOAK "))
-        .context("wrk printed no SOAK line")?;
-    let v: Vec<f64> = line[5..]
-        .split(' ')
-        .map(|x| x.parse().unwrap_or(f64::NAN))
-        .collect();
-    let bad = (v[4] + v[5] + v[3]) as u64;
+    let round = crate::soak::Round::parse(out)?;
+    let bad = round.s4xx + round.s5xx + round.socket_errors;
     let pct = |p: &str| {
         out.lines()
             .find_map(|l| l.trim().strip_prefix(p))
@@ -283,7 +243,7 @@ fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64)> {
             })
             .unwrap_or(f64::NAN)
     };
-    Ok((v[6], pct("50%"), pct("99%"), bad))
+    Ok((round.rps, pct("50%"), pct("99%"), bad))
 }
 
 fn load(
@@ -338,7 +298,9 @@ fn load(
 
 /// Runs the benchmark and returns the markdown section.
 pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
-    ensure_packages()?;
+    tools::ensure_debian("hey", "hey")?;
+    tools::ensure_debian("wrk", "wrk")?;
+    tools::ensure_debian("/usr/sbin/nginx", "nginx-light")?;
     let dir = crate::target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let mut text = Vec::new();
@@ -367,7 +329,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     let mut paths: Vec<String> = Vec::new();
     for (i, r) in rules.iter().enumerate().filter(|(i, _)| i % 97 == 0) {
         paths.push(crate::gen::encode(&r.source));
-        if paths.len() % 4 == 0 {
+        if paths.len().is_multiple_of(4) {
             paths.push(format!("/bench-miss/{i}"));
         }
     }

@@ -36,6 +36,7 @@ commands:
       --rules N              generated rules (default 100000)
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
+      --per-request          one instance per request (Spin, Akamai) instead of instance reuse
   bench                    ours vs nginx map (hey, wrk), same rules, one run; writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
       --hey-requests N       requests per hey run (default 50000)
@@ -185,6 +186,13 @@ fn run() -> Result<()> {
                 requests: num(take_flag(&mut args, "--requests")?, 1_000_000)?,
                 connections: 200,
                 round: num(take_flag(&mut args, "--round")?, 30)? as u32,
+                per_request: match args.iter().position(|a| a == "--per-request") {
+                    Some(i) => {
+                        args.remove(i);
+                        true
+                    }
+                    None => false,
+                },
             };
             no_more(&args)?;
             let section = xtask::soak::soak(&Tools::ensure()?, &opts)?;

@@ -29,18 +29,52 @@ pub struct SoakOptions {
     pub connections: u32,
     /// Seconds per wrk round.
     pub round: u32,
+    /// One instance per request (as Spin and Akamai Functions run it)
+    /// instead of the embedded default's instance reuse.
+    pub per_request: bool,
 }
 
-/// Counters of one wrk round.
+/// Counters of one wrk run with [`LUA`].
 #[derive(Debug, Default, Clone, Copy)]
-struct Round {
-    requests: u64,
-    s3xx: u64,
-    s404: u64,
-    s4xx: u64,
-    s5xx: u64,
-    socket_errors: u64,
-    rps: f64,
+pub struct Round {
+    /// Requests completed.
+    pub requests: u64,
+    /// 3xx responses.
+    pub s3xx: u64,
+    /// 404 responses.
+    pub s404: u64,
+    /// Other 4xx responses.
+    pub s4xx: u64,
+    /// 5xx responses.
+    pub s5xx: u64,
+    /// Connect, read, write and timeout errors.
+    pub socket_errors: u64,
+    /// Requests per second.
+    pub rps: f64,
+}
+
+impl Round {
+    /// Reads the `SOAK` line that [`LUA`] prints.
+    pub fn parse(wrk_output: &str) -> Result<Round> {
+        let line = wrk_output
+            .lines()
+            .find(|l| l.starts_with("SOAK "))
+            .context("wrk printed no SOAK line")?;
+        let v: Vec<f64> = line[5..]
+            .split(' ')
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect();
+        anyhow::ensure!(v.len() == 7, "bad SOAK line {line:?}");
+        Ok(Round {
+            requests: v[0] as u64,
+            s3xx: v[1] as u64,
+            s404: v[2] as u64,
+            s4xx: v[3] as u64,
+            s5xx: v[4] as u64,
+            socket_errors: v[5] as u64,
+            rps: v[6],
+        })
+    }
 }
 
 /// wrk script: cycles through the paths in `$SOAK_PATHS`, counts responses by
@@ -74,21 +108,9 @@ done = function(summary, latency, requests)
 end
 "#;
 
-fn ensure_wrk() -> Result<()> {
-    if Command::new("wrk").arg("-v").output().is_ok() {
-        return Ok(());
-    }
-    tools::run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))
-        .or_else(|_| {
-            tools::run(Command::new("apt-get").args(["update", "-qq"]))?;
-            tools::run(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]))
-        })
-        .context("installing wrk (Debian package)")
-}
-
 /// Runs the soak and returns the markdown section it wrote.
 pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
-    ensure_wrk()?;
+    tools::ensure_debian("wrk", "wrk")?;
     let dir = crate::target_dir().join("soak");
     std::fs::create_dir_all(&dir)?;
     let rules_file = dir.join("rules.txt");
@@ -116,7 +138,7 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
             None => rule.source.clone(),
         };
         paths.push(crate::gen::encode(&path));
-        if paths.len() % 4 == 0 {
+        if paths.len().is_multiple_of(4) {
             paths.push(format!("/soak-miss/{i}"));
         }
     }
@@ -125,7 +147,15 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     let lua_file = dir.join("soak.lua");
     std::fs::write(&lua_file, LUA)?;
 
-    let server = Server::start(tools, &report.composed)?;
+    let (mode, options): (&str, &[&str]) = if opts.per_request {
+        (
+            "one instance per request",
+            &["--max-instance-reuse-count", "1"],
+        )
+    } else {
+        ("instance reuse", &crate::EMBEDDED_SERVE_OPTIONS)
+    };
+    let server = Server::start_with(tools, options, &report.composed)?;
     // Warm up, so the start figure is a serving server's.
     for p in paths.iter().take(200) {
         server.get(p)?;
@@ -184,23 +214,7 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
                 .arg(&lua_file)
                 .arg(format!("http://{}/", server.addr)),
         )?;
-        let line = out
-            .lines()
-            .find(|l| l.starts_with("SOAK "))
-            .context("wrk printed no SOAK line")?;
-        let v: Vec<f64> = line[5..]
-            .split(' ')
-            .map(|x| x.parse().unwrap_or(f64::NAN))
-            .collect();
-        let round = Round {
-            requests: v[0] as u64,
-            s3xx: v[1] as u64,
-            s404: v[2] as u64,
-            s4xx: v[3] as u64,
-            s5xx: v[4] as u64,
-            socket_errors: v[5] as u64,
-            rps: v[6],
-        };
+        let round = Round::parse(&out)?;
         total += round.requests;
         rss.push(server.rss_kib().unwrap_or(0));
         eprintln!(
@@ -222,13 +236,13 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     );
 
     let mut md = String::new();
-    writeln!(md, "## Soak\n")?;
+    writeln!(md, "## Soak ({mode})\n")?;
     writeln!(
         md,
-        "`./x soak --rules {} --requests {} --round {}` on {} (`wasmtime serve` {}, one instance per request, WASI 0.2). \
+        "`./x soak --rules {} --requests {} --round {}{}` on {} (`wasmtime serve` {}, {mode}, WASI 0.2). \
          wrk -t2 -c{} with a path list of {} paths (4 hits : 1 miss; hits are exact and prefix rules), in {}-second rounds; \
          a sampler compared live responses with the native `Table::resolve` of the same table throughout.\n",
-        opts.rules, opts.requests, opts.round, machine(), tools::WASMTIME_VERSION, opts.connections, paths.len(), opts.round
+        opts.rules, opts.requests, opts.round, if opts.per_request { " --per-request" } else { "" }, machine(), tools::WASMTIME_VERSION, opts.connections, paths.len(), opts.round
     )?;
     writeln!(md, "| figure | value |\n|---|---|")?;
     writeln!(

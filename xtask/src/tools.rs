@@ -208,3 +208,20 @@ pub fn output(cmd: &mut Command) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Installs a Debian package when `bin` does not start (as root, with apt).
+pub fn ensure_debian(bin: &str, package: &str) -> Result<()> {
+    let present = Command::new(bin)
+        .arg("-h")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if present {
+        return Ok(());
+    }
+    let install = || run(Command::new("apt-get").args(["install", "-y", "-qq", package]));
+    install()
+        .or_else(|_| run(Command::new("apt-get").args(["update", "-qq"])).and_then(|()| install()))
+        .with_context(|| format!("installing {package} (Debian package)"))
+}
