@@ -58,7 +58,19 @@ pub fn example_rules() -> PathBuf {
 /// requests, and a trap drops the instance. The end-to-end tests run every
 /// HTTP case through reused instances, interleaved, and once more with one
 /// instance per request (as Spin and Akamai Functions run it).
-pub const EMBEDDED_SERVE_OPTIONS: [&str; 2] = ["--max-instance-reuse-count", "100000"];
+///
+/// The on-demand allocator replaces wasmtime's pooling allocator, whose
+/// default limit of 1,000 concurrent core instances a reused composition
+/// (about five core instances each) reaches at 200 connections: the soak
+/// found that as a 500 ("maximum concurrent limit of 1000 for core
+/// instances reached"). With reuse, instantiation is rare, so pooling buys
+/// nothing here.
+pub const EMBEDDED_SERVE_OPTIONS: [&str; 4] = [
+    "--max-instance-reuse-count",
+    "100000",
+    "-O",
+    "pooling-allocator=n",
+];
 
 /// `wasmtime serve` arguments before the options and the component path.
 pub fn serve_args(addr: &str) -> Vec<String> {
