@@ -115,13 +115,7 @@ fn run() -> Result<()> {
             test()
         }
         "check-urls" => {
-            let fail = match args.iter().position(|a| a == "--fail-on-404") {
-                Some(i) => {
-                    args.remove(i);
-                    true
-                }
-                None => false,
-            };
+            let fail = take_switch(&mut args, "--fail-on-404");
             let input = if args.is_empty() {
                 "-".to_string()
             } else {
@@ -186,13 +180,7 @@ fn run() -> Result<()> {
                 requests: num(take_flag(&mut args, "--requests")?, 1_000_000)?,
                 connections: 200,
                 round: num(take_flag(&mut args, "--round")?, 30)? as u32,
-                per_request: match args.iter().position(|a| a == "--per-request") {
-                    Some(i) => {
-                        args.remove(i);
-                        true
-                    }
-                    None => false,
-                },
+                per_request: take_switch(&mut args, "--per-request"),
             };
             no_more(&args)?;
             let section = xtask::soak::soak(&Tools::ensure()?, &opts)?;
@@ -231,17 +219,10 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let out = take_flag(args, "--out")?;
     let status = take_flag(args, "--default-status")?;
     let format = take_flag(args, "--format")?;
-    let mut switch = |name: &str| match args.iter().position(|a| a == name) {
-        Some(i) => {
-            args.remove(i);
-            true
-        }
-        None => false,
-    };
-    let preserve_query = switch("--preserve-query");
-    let case_insensitive = switch("--case-insensitive");
-    let strict_trailing_slash = switch("--strict-trailing-slash");
-    let no_budget_check = switch("--no-budget-check");
+    let preserve_query = take_switch(args, "--preserve-query");
+    let case_insensitive = take_switch(args, "--case-insensitive");
+    let strict_trailing_slash = take_switch(args, "--strict-trailing-slash");
+    let no_budget_check = take_switch(args, "--no-budget-check");
     let rules = match args.first() {
         Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
         _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
@@ -366,6 +347,17 @@ fn take_flag(args: &mut Vec<String>, flag: &str) -> Result<Option<String>> {
     let value = args.remove(i + 1);
     args.remove(i);
     Ok(Some(value))
+}
+
+/// Removes a flag without a value; whether it was there.
+fn take_switch(args: &mut Vec<String>, name: &str) -> bool {
+    match args.iter().position(|a| a == name) {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    }
 }
 
 fn no_more(args: &[String]) -> Result<()> {
