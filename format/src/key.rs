@@ -167,12 +167,6 @@ pub fn prefix_key(host: &str, path: &[u8]) -> Vec<u8> {
     key
 }
 
-/// The key of a rule source path in the simple form (exact, every host,
-/// default options); kept for callers that only need a path's identity.
-pub fn path_key(path: &str) -> Option<Vec<u8>> {
-    normalize_path(path, TableOptions::default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

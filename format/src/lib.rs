@@ -34,7 +34,7 @@ mod value;
 
 pub use error::FormatError;
 pub use key::{
-    exact_key, normalize_host, normalize_path, path_key, percent_decode, prefix_key, TableOptions,
+    exact_key, normalize_host, normalize_path, percent_decode, prefix_key, TableOptions,
 };
 pub use table::{Redirect, Request, Table, TableBuilder};
 pub use value::{Flags, Status, Value};

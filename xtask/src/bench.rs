@@ -446,7 +446,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         report.summary.bytes as f64 / rules.len() as f64,
         per_req.cpu_us_per_request - reuse.cpu_us_per_request
     )?;
-    chart(tools, &all_figures)?;
+    chart(&all_figures)?;
     if all_figures.iter().any(|f| f.hey_bad + f.wrk_bad > 0) {
         eprintln!("warning: some responses were not 3xx/404 (see the table)");
     }
@@ -454,7 +454,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
 }
 
 /// Writes `bench.png` (matplotlib, installed into the tools venv when missing).
-fn chart(tools: &Tools, figures: &[Figures]) -> Result<()> {
+fn chart(figures: &[Figures]) -> Result<()> {
     let python = tools::tools_dir().join("venv/bin/python");
     if tools::output(Command::new(&python).args(["-c", "import matplotlib"])).is_err() {
         tools::run(Command::new(tools::tools_dir().join("venv/bin/pip")).args([
@@ -484,6 +484,5 @@ fn chart(tools: &Tools, figures: &[Figures]) -> Result<()> {
         wrk.join(","),
         out.display().to_string()
     );
-    let _ = tools;
     tools::run(Command::new(&python).args(["-c", &script]))
 }
