@@ -132,10 +132,7 @@ fn run() -> Result<()> {
             std::process::exit(status.code().unwrap_or(1));
         }
         "fuzz" => {
-            let seconds = match take_flag(&mut args, "--seconds")? {
-                Some(s) => s.parse().context("--seconds takes a number")?,
-                None => 60,
-            };
+            let seconds = take_number(&mut args, "--seconds", 60)?;
             let only = take_flag(&mut args, "--target")?;
             no_more(&args)?;
             for (target, execs) in xtask::fuzz::fuzz(seconds, only.as_deref())? {
@@ -144,13 +141,10 @@ fn run() -> Result<()> {
             Ok(())
         }
         "bench" => {
-            let num = |v: Option<String>, d: u64| -> Result<u64> {
-                v.map_or(Ok(d), |s| s.parse().context("expected a number"))
-            };
             let opts = xtask::bench::BenchOptions {
-                rules: num(take_flag(&mut args, "--rules")?, 1_000_000)? as usize,
-                hey_requests: num(take_flag(&mut args, "--hey-requests")?, 50_000)? as u32,
-                wrk_seconds: num(take_flag(&mut args, "--wrk-seconds")?, 20)? as u32,
+                rules: take_number(&mut args, "--rules", 1_000_000)?,
+                hey_requests: take_number(&mut args, "--hey-requests", 50_000)?,
+                wrk_seconds: take_number(&mut args, "--wrk-seconds", 20)?,
             };
             no_more(&args)?;
             let section = xtask::bench::bench(&Tools::ensure()?, &opts)?;
@@ -159,12 +153,8 @@ fn run() -> Result<()> {
             Ok(())
         }
         "cold-start" => {
-            let rules = take_flag(&mut args, "--rules")?
-                .map_or(Ok(1_000_000), |s| s.parse())
-                .context("--rules takes a number")?;
-            let runs = take_flag(&mut args, "--runs")?
-                .map_or(Ok(5), |s| s.parse())
-                .context("--runs takes a number")?;
+            let rules = take_number(&mut args, "--rules", 1_000_000)?;
+            let runs = take_number(&mut args, "--runs", 5)?;
             no_more(&args)?;
             let section = xtask::coldstart::cold_start(&Tools::ensure()?, rules, runs)?;
             xtask::write_benchmarks_section(&section)?;
@@ -172,14 +162,11 @@ fn run() -> Result<()> {
             Ok(())
         }
         "soak" => {
-            let num = |v: Option<String>, d: u64| -> Result<u64> {
-                v.map_or(Ok(d), |s| s.parse().context("expected a number"))
-            };
             let opts = xtask::soak::SoakOptions {
-                rules: num(take_flag(&mut args, "--rules")?, 100_000)? as usize,
-                requests: num(take_flag(&mut args, "--requests")?, 1_000_000)?,
+                rules: take_number(&mut args, "--rules", 100_000)?,
+                requests: take_number(&mut args, "--requests", 1_000_000)?,
                 connections: 200,
-                round: num(take_flag(&mut args, "--round")?, 30)? as u32,
+                round: take_number(&mut args, "--round", 30)?,
                 per_request: take_switch(&mut args, "--per-request"),
             };
             no_more(&args)?;
@@ -190,10 +177,7 @@ fn run() -> Result<()> {
         }
         "gen-rules" => {
             let out = take_flag(&mut args, "-o")?;
-            let seed = match take_flag(&mut args, "--seed")? {
-                Some(s) => s.parse().context("--seed takes a number")?,
-                None => xtask::gen::DEFAULT_SEED,
-            };
+            let seed = take_number(&mut args, "--seed", xtask::gen::DEFAULT_SEED)?;
             let [n] = args.as_slice() else {
                 bail!("usage: gen-rules N [-o FILE] [--seed S]")
             };
@@ -347,6 +331,17 @@ fn take_flag(args: &mut Vec<String>, flag: &str) -> Result<Option<String>> {
     let value = args.remove(i + 1);
     args.remove(i);
     Ok(Some(value))
+}
+
+/// Removes `flag NUMBER`, or gives `default` when the flag is absent.
+fn take_number<T: std::str::FromStr>(args: &mut Vec<String>, flag: &str, default: T) -> Result<T> {
+    match take_flag(args, flag)? {
+        Some(s) => s
+            .parse()
+            .ok()
+            .with_context(|| format!("{flag} takes a number, not `{s}`")),
+        None => Ok(default),
+    }
 }
 
 /// Removes a flag without a value; whether it was there.
