@@ -457,11 +457,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
 fn chart(figures: &[Figures]) -> Result<()> {
     let python = tools::tools_dir().join("venv/bin/python");
     if tools::output(Command::new(&python).args(["-c", "import matplotlib"])).is_err() {
-        tools::run(Command::new(tools::tools_dir().join("venv/bin/pip")).args([
-            "install",
-            "--quiet",
-            "matplotlib==3.9.2",
-        ]))?;
+        tools::pip_install(&tools::tools_dir(), "matplotlib==3.9.2")?;
     }
     let names: Vec<String> = figures.iter().map(|f| format!("{:?}", f.name)).collect();
     let hey: Vec<String> = figures

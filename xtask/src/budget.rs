@@ -22,14 +22,18 @@ pub struct Usage {
     pub memory_bytes: u64,
 }
 
-/// Checks the composed component and the core modules it is made of.
-pub fn check(composed: &Path, core_modules: &[&Path]) -> Result<Usage> {
-    let app_bytes = std::fs::metadata(composed)?.len();
+/// Checks the composed component: its size, and the initial memory of
+/// every core module inside it (whichever router it holds).
+pub fn check(composed: &Path) -> Result<Usage> {
+    let bytes =
+        std::fs::read(composed).with_context(|| format!("reading {}", composed.display()))?;
+    let app_bytes = bytes.len() as u64;
     let mut memory_bytes = 0;
-    for m in core_modules {
-        let bytes = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
-        memory_bytes += initial_memory_pages(&bytes)
-            .with_context(|| format!("reading the memory of {}", m.display()))?
+    for module in core_modules(&bytes)
+        .with_context(|| format!("reading the modules of {}", composed.display()))?
+    {
+        memory_bytes += initial_memory_pages(module)
+            .with_context(|| format!("reading the memory of a module in {}", composed.display()))?
             * PAGE;
     }
     let usage = Usage {
@@ -56,13 +60,11 @@ pub fn check(composed: &Path, core_modules: &[&Path]) -> Result<Usage> {
     Ok(usage)
 }
 
-/// The initial (minimum) pages of a core module's defined memories.
-pub fn initial_memory_pages(wasm: &[u8]) -> Result<u64> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" || wasm[4..8] != [1, 0, 0, 0] {
-        bail!("not a core wasm module");
-    }
+/// The sections of a wasm binary (core module or component) after the
+/// 8-byte preamble: (id, contents).
+fn sections(wasm: &[u8]) -> Result<Vec<(u8, &[u8])>> {
+    let mut out = Vec::new();
     let mut at = 8;
-    let mut pages = 0;
     while at < wasm.len() {
         let id = wasm[at];
         at += 1;
@@ -71,17 +73,44 @@ pub fn initial_memory_pages(wasm: &[u8]) -> Result<u64> {
             .checked_add(size)
             .filter(|&e| e <= wasm.len())
             .context("section past the end")?;
-        if id == 5 {
-            let mut p = at;
-            for _ in 0..leb(wasm, &mut p)? {
-                let flags = leb(wasm, &mut p)?;
-                pages += leb(wasm, &mut p)?;
-                if flags & 1 != 0 {
-                    leb(wasm, &mut p)?;
-                }
+        out.push((id, &wasm[at..end]));
+        at = end;
+    }
+    Ok(out)
+}
+
+/// Every core module a component holds, nested components included
+/// (component section 1 is a core module, section 4 a component).
+pub fn core_modules(component: &[u8]) -> Result<Vec<&[u8]>> {
+    if component.len() < 8 || &component[..4] != b"\0asm" || component[4..8] != [0x0d, 0, 1, 0] {
+        bail!("not a component");
+    }
+    let mut out = Vec::new();
+    for (id, contents) in sections(component)? {
+        match id {
+            1 => out.push(contents),
+            4 => out.extend(core_modules(contents)?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The initial (minimum) pages of a core module's defined memories.
+pub fn initial_memory_pages(wasm: &[u8]) -> Result<u64> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" || wasm[4..8] != [1, 0, 0, 0] {
+        bail!("not a core wasm module");
+    }
+    let mut pages = 0;
+    for (_, memories) in sections(wasm)?.into_iter().filter(|s| s.0 == 5) {
+        let mut p = 0;
+        for _ in 0..leb(memories, &mut p)? {
+            let flags = leb(memories, &mut p)?;
+            pages += leb(memories, &mut p)?;
+            if flags & 1 != 0 {
+                leb(memories, &mut p)?;
             }
         }
-        at = end;
     }
     Ok(pages)
 }
@@ -113,5 +142,21 @@ mod tests {
         ];
         assert_eq!(initial_memory_pages(&max).unwrap(), 130);
         assert!(initial_memory_pages(b"nope").is_err());
+        // A component holding `one` and a nested component holding `max`.
+        let nested = [
+            &[0, b'a', b's', b'm', 0x0d, 0, 1, 0, 1, max.len() as u8][..],
+            &max,
+        ]
+        .concat();
+        let outer = [
+            &[0, b'a', b's', b'm', 0x0d, 0, 1, 0, 1, one.len() as u8][..],
+            &one,
+            &[4, nested.len() as u8],
+            &nested,
+        ]
+        .concat();
+        let modules = core_modules(&outer).unwrap();
+        assert_eq!(modules, [&one[..], &max[..]]);
+        assert!(core_modules(&one).is_err());
     }
 }

@@ -22,6 +22,7 @@ commands:
       --case-insensitive     match paths regardless of case
       --strict-trailing-slash  /a and /a/ are different paths
       --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
+      --router R             rust (default: spin-sdk 5.2, WASI 0.2) or python (componentize-py)
   check [RULES]            report errors, warnings and a summary; build nothing
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
@@ -92,6 +93,7 @@ fn run() -> Result<()> {
                 Command::new(&tools.wasmtime)
                     .args(xtask::serve_args(&addr))
                     .args(xtask::EMBEDDED_SERVE_OPTIONS)
+                    .args(opts.router.serve_options())
                     .arg(&opts.out),
             );
             Err(err)
@@ -207,6 +209,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let case_insensitive = take_switch(args, "--case-insensitive");
     let strict_trailing_slash = take_switch(args, "--strict-trailing-slash");
     let no_budget_check = take_switch(args, "--no-budget-check");
+    let router = take_flag(args, "--router")?;
     let rules = match args.first() {
         Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
         _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
@@ -216,6 +219,9 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
         opts.out = PathBuf::from(out);
     }
     opts.budget_check = !no_budget_check;
+    if let Some(r) = router {
+        opts.router = pipeline::Router::parse(&r)?;
+    }
     opts.compile.default_flags.preserve_query = preserve_query;
     opts.compile.table.case_insensitive = case_insensitive;
     opts.compile.table.strict_trailing_slash = strict_trailing_slash;

@@ -3,7 +3,8 @@
 //! 1. compile the rules into a table file (`redirects-compiler`);
 //! 2. `cargo build` the lookup and router core modules for `wasm32-wasip1`
 //!    (a no-op when the Rust sources did not change: new rules never
-//!    recompile Rust);
+//!    recompile Rust); with `--router python`, componentize-py builds the
+//!    Python router instead (cached until its sources change);
 //! 3. Wizer runs the lookup's init function with the table file mapped in
 //!    and snapshots the loaded table into the module;
 //! 4. `wasm-tools component new` turns both core modules into components
@@ -40,6 +41,61 @@ pub struct BuildOptions {
     pub compile: Options,
     /// Refuse an artifact over the Akamai Functions budget (default true).
     pub budget_check: bool,
+    /// Which router to plug the lookup into.
+    pub router: Router,
+}
+
+/// The routers the lookup can be plugged into. They answer the same
+/// requests the same way; the end-to-end tests run the same HTTP cases
+/// through each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Router {
+    /// `router/`: Rust, spin-sdk 5.2, `wasi:http@0.2.6`. The default: it
+    /// runs on Spin 4, Akamai Functions and `wasmtime serve`.
+    #[default]
+    Rust,
+    /// `router-py/`: Python via componentize-py, `wasi:http@0.2.6`. Shows
+    /// that the contract is the WIT: the same `lookup.wasm`, another
+    /// language. Its component carries CPython (~18 MB) and imports the
+    /// WASI CLI, file system and socket interfaces its runtime links
+    /// against, so it is a demonstration, not the deployment default.
+    Python,
+}
+
+impl Router {
+    /// Every router, for `--router` help and the tests.
+    pub const ALL: [Router; 2] = [Router::Rust, Router::Python];
+
+    /// The `--router` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Router::Rust => "rust",
+            Router::Python => "python",
+        }
+    }
+
+    /// Extra `wasmtime serve` options this router needs. The Python
+    /// router's runtime links against the WASI CLI interfaces (environment,
+    /// exit, file system, sockets), so it needs `-S cli`; Spin provides
+    /// them to every component. (componentize-py's `--stub-wasi` would
+    /// remove them, but it stubs `wasi:http` too, so every request traps.)
+    pub fn serve_options(self) -> &'static [&'static str] {
+        match self {
+            Router::Rust => &[],
+            Router::Python => &["-S", "cli"],
+        }
+    }
+
+    /// Parses a `--router` value.
+    pub fn parse(name: &str) -> Result<Router> {
+        Router::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .with_context(|| {
+                let names: Vec<_> = Router::ALL.iter().map(|r| r.name()).collect();
+                format!("unknown router {name:?} (one of: {})", names.join(", "))
+            })
+    }
 }
 
 impl BuildOptions {
@@ -52,6 +108,7 @@ impl BuildOptions {
             work_dir: crate::target_dir().join("redirects"),
             compile: Options::default(),
             budget_check: true,
+            router: Router::default(),
         }
     }
 }
@@ -160,7 +217,10 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let lookup = opts.work_dir.join("lookup.wasm");
     componentize(tools, &wizened, &adapter, &lookup)?;
     let router = opts.work_dir.join("router.wasm");
-    componentize(tools, &core.router, &adapter, &router)?;
+    match opts.router {
+        Router::Rust => componentize(tools, &core.router, &adapter, &router)?,
+        Router::Python => write_if_changed(&router, &std::fs::read(python_router(tools)?)?)?,
+    }
     step("component new", t);
 
     let t = Instant::now();
@@ -181,7 +241,6 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let result =
         plug_and_validate(tools, &router, &lookup, &tmp).and_then(|()| match crate::budget::check(
             &tmp,
-            &[&wizened, &core.router],
         ) {
             Err(e) if opts.budget_check => Err(e),
             Ok(usage) => Ok(usage),
@@ -229,6 +288,95 @@ fn componentize(tools: &Tools, core: &Path, adapter: &Path, out: &Path) -> Resul
             .arg("-o")
             .arg(out),
     )
+}
+
+/// Builds `router-py/` with componentize-py into
+/// `target/router-py/router.wasm`, unless its inputs (the app, its world,
+/// `wit/lookup.wit`, the componentize-py version) are those of the last
+/// build. The WIT it builds against is assembled from `router-py/wit`,
+/// `wit/lookup.wit` and the WASI 0.2.6 packages shipped in the spin-sdk
+/// crate the Rust router uses, so both routers import the same
+/// `wasi:http` version.
+pub fn python_router(tools: &Tools) -> Result<PathBuf> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let root = crate::workspace_root();
+    let app = root.join("router-py/app.py");
+    let world = root.join("router-py/wit/world.wit");
+    let lookup_wit = root.join("wit/lookup.wit");
+    let mut stamp = format!("componentize-py {}\n", tools::COMPONENTIZE_PY_VERSION).into_bytes();
+    for input in [&app, &world, &lookup_wit] {
+        stamp.extend(std::fs::read(input).with_context(|| format!("reading {}", input.display()))?);
+    }
+    let dir = crate::target_dir().join("router-py");
+    let out = dir.join("router.wasm");
+    let stamp_file = dir.join("router.stamp");
+    if out.exists() && std::fs::read(&stamp_file).ok() == Some(stamp.clone()) {
+        return Ok(out);
+    }
+    let wit = dir.join("wit");
+    let _ = std::fs::remove_dir_all(&wit);
+    std::fs::create_dir_all(wit.join("deps"))?;
+    std::fs::copy(&world, wit.join("world.wit"))?;
+    std::fs::copy(&lookup_wit, wit.join("deps/lookup.wit"))?;
+    let wasi = spin_sdk_wit_deps()?;
+    for package in [
+        "cli",
+        "clocks",
+        "filesystem",
+        "http",
+        "io",
+        "random",
+        "sockets",
+    ] {
+        let from = wasi.join(format!("{package}@0.2.6"));
+        let to = wit.join("deps").join(format!("{package}@0.2.6"));
+        std::fs::create_dir_all(&to)?;
+        for file in
+            std::fs::read_dir(&from).with_context(|| format!("reading {}", from.display()))?
+        {
+            let file = file?;
+            std::fs::copy(file.path(), to.join(file.file_name()))?;
+        }
+    }
+    let tmp = dir.join("router.wasm.tmp");
+    tools::run(
+        Command::new(&tools.componentize_py)
+            .arg("--quiet")
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", "router", "componentize", "-p"])
+            .arg(root.join("router-py"))
+            .args(["app", "-o"])
+            .arg(&tmp),
+    )
+    .context("componentize-py could not build router-py/")?;
+    std::fs::rename(&tmp, &out)?;
+    std::fs::write(&stamp_file, stamp)?;
+    Ok(out)
+}
+
+/// `wit/deps` of the spin-sdk crate the Rust router depends on (found with
+/// `cargo metadata`, which also downloads it when needed).
+fn spin_sdk_wit_deps() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let json = tools::output(
+        Command::new(cargo)
+            .current_dir(crate::workspace_root())
+            .args(["metadata", "--format-version", "1"]),
+    )?;
+    let meta: serde_json::Value = serde_json::from_str(&json).context("parsing cargo metadata")?;
+    let manifest = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "spin-sdk")
+        .and_then(|p| p["manifest_path"].as_str())
+        .context("cargo metadata lists no spin-sdk package")?;
+    Ok(Path::new(manifest)
+        .parent()
+        .context("spin-sdk manifest has no directory")?
+        .join("wit/deps"))
 }
 
 fn plug_and_validate(tools: &Tools, router: &Path, lookup: &Path, out: &Path) -> Result<()> {

