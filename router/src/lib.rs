@@ -1,5 +1,5 @@
-//! The HTTP router component (WASI 0.2 `wasi:http/incoming-handler`, via
-//! spin-sdk 5.2). It imports `redirects:lookup/lookup` and answers:
+//! The HTTP router component. It imports `redirects:lookup/lookup` and
+//! answers:
 //!
 //! - a rule matches: the rule's status (301/302/303/307/308) with
 //!   `Location` set to the rule's target, and an empty body;
@@ -7,9 +7,23 @@
 //!
 //! The path passed to the lookup is the request's path without the query
 //! string (`/a?b=c` looks up `/a`); the query and host are passed alongside.
+//!
+//! The routing is [`route`], written once; two thin entry points wrap it,
+//! one per WASI version, chosen by a cargo feature (exactly one is on):
+//!
+//! - `wasi-p2` (default): spin-sdk 5.2 `#[http_component]`,
+//!   `wasi:http/incoming-handler@0.2.6` (Spin 4, Akamai Functions);
+//! - `wasi-p3`: spin-sdk 7 `#[http_service]`, `wasi:http/handler@0.3.0`
+//!   (`wasmtime serve -S p3`; Spin 4.0.2 does not accept it).
 
-use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::http_component;
+#[cfg(all(feature = "wasi-p2", feature = "wasi-p3"))]
+compile_error!("enable exactly one of the features `wasi-p2` (default) and `wasi-p3`");
+
+// Both SDKs' macros refer to `::spin_sdk`.
+#[cfg(feature = "wasi-p2")]
+extern crate spin_sdk_5 as spin_sdk;
+#[cfg(feature = "wasi-p3")]
+extern crate spin_sdk_7 as spin_sdk;
 
 spin_sdk::wit_bindgen::generate!({
     path: "../wit",
@@ -18,6 +32,39 @@ spin_sdk::wit_bindgen::generate!({
 });
 
 use redirects::lookup::lookup::{lookup, Request};
+
+/// The body of a 404.
+pub const NOT_FOUND_BODY: &str = "no redirect for this path\n";
+
+/// What to answer: a redirect (status and `Location`) or, with no
+/// location, a 404 with [`NOT_FOUND_BODY`].
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `Location` of a redirect.
+    pub location: Option<String>,
+}
+
+/// The routing: asks the lookup about a request, given its authority
+/// (`Host`) and its request target (path and query).
+pub fn route(authority: Option<&str>, path_with_query: &str) -> Answer {
+    let (path, query) = split_path_query(path_with_query);
+    let found = lookup(&Request {
+        host: authority.map(|a| host_of(a).to_ascii_lowercase()),
+        path: path.to_string(),
+        query: query.map(str::to_string),
+    });
+    match found {
+        Some(r) => Answer {
+            status: r.status,
+            location: Some(r.location),
+        },
+        None => Answer {
+            status: 404,
+            location: None,
+        },
+    }
+}
 
 /// Splits a request target into path and query (without the `?`).
 fn split_path_query(path_with_query: &str) -> (&str, Option<&str>) {
@@ -38,26 +85,55 @@ fn host_of(authority: &str) -> &str {
     }
 }
 
-#[http_component]
-fn handle(req: IncomingRequest) -> Response {
-    let target = req.path_with_query().unwrap_or_else(|| "/".to_string());
-    let (path, query) = split_path_query(&target);
-    let host = req.authority().map(|a| host_of(&a).to_ascii_lowercase());
-    let found = lookup(&Request {
-        host,
-        path: path.to_string(),
-        query: query.map(str::to_string),
-    });
-    match found {
-        Some(r) => Response::builder()
-            .status(r.status)
-            .header("location", r.location)
-            .body(Vec::new())
-            .build(),
-        None => Response::builder()
-            .status(404)
+/// WASI 0.2 entry point (spin-sdk 5.2).
+#[cfg(feature = "wasi-p2")]
+#[spin_sdk::http_component]
+fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+    let target = req.path_with_query();
+    let answer = route(req.authority().as_deref(), target.as_deref().unwrap_or("/"));
+    let mut response = spin_sdk::http::Response::builder();
+    response.status(answer.status);
+    match answer.location {
+        Some(location) => response.header("location", location).body(Vec::new()),
+        None => response
             .header("content-type", "text/plain; charset=utf-8")
-            .body("no redirect for this path\n")
-            .build(),
+            .body(NOT_FOUND_BODY),
     }
+    .build()
+}
+
+/// WASI 0.3 entry point (spin-sdk 7).
+#[cfg(feature = "wasi-p3")]
+#[spin_sdk::http_service]
+async fn handle(req: spin_sdk::http::Request) -> P3Response {
+    let uri = req.uri();
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    // wasmtime's WASI 0.3 server leaves the authority empty for
+    // origin-form requests and passes `Host` as a header.
+    let host = req.headers().get("host").and_then(|h| h.to_str().ok());
+    let answer = route(uri.authority().map(|a| a.as_str()).or(host), target);
+    let response = spin_sdk::http::Response::<()>::builder().status(answer.status);
+    let response = match answer.location {
+        Some(location) => response
+            .header("location", location)
+            .body(P3Body::new(&[][..])),
+        None => return not_found_p3(),
+    };
+    // The lookup only returns visible-ASCII Locations and 3xx statuses, so
+    // this never fails; if it did, a 404 is the safe answer.
+    response.unwrap_or_else(|_| not_found_p3())
+}
+
+#[cfg(feature = "wasi-p3")]
+type P3Body = spin_sdk::http::FullBody<&'static [u8]>;
+#[cfg(feature = "wasi-p3")]
+type P3Response = spin_sdk::http::Response<P3Body>;
+
+#[cfg(feature = "wasi-p3")]
+fn not_found_p3() -> P3Response {
+    spin_sdk::http::Response::<()>::builder()
+        .status(404)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(P3Body::new(NOT_FOUND_BODY.as_bytes()))
+        .expect("a static 404 is a valid response")
 }

@@ -22,7 +22,8 @@ commands:
       --case-insensitive     match paths regardless of case
       --strict-trailing-slash  /a and /a/ are different paths
       --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
-      --router R             rust (default: spin-sdk 5.2, WASI 0.2) or python (componentize-py)
+      --router R             rust (default: spin-sdk 5.2, WASI 0.2), rust-p3 (spin-sdk 7,
+                             WASI 0.3; not for Spin 4) or python (componentize-py)
   check [RULES]            report errors, warnings and a summary; build nothing
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
@@ -285,6 +286,25 @@ fn test() -> Result<()> {
         "redirects-lookup",
         "-p",
         "redirects-router",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    // The WASI 0.3 router (its own target directory, as the pipeline builds it).
+    let p3_dir = xtask::target_dir().join("wasi-p3");
+    cargo(&[
+        "clippy",
+        "--quiet",
+        "--release",
+        "--target",
+        "wasm32-wasip1",
+        "-p",
+        "redirects-router",
+        "--no-default-features",
+        "--features",
+        "wasi-p3",
+        "--target-dir",
+        &p3_dir.to_string_lossy(),
         "--",
         "-D",
         "warnings",

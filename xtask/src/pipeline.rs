@@ -54,6 +54,13 @@ pub enum Router {
     /// runs on Spin 4, Akamai Functions and `wasmtime serve`.
     #[default]
     Rust,
+    /// `router/` with the `wasi-p3` feature: spin-sdk 7 `#[http_service]`,
+    /// `wasi:http@0.3.0`, the same routing function. wasmtime serves it
+    /// with `-S p3 -W component-model-async` (and reuses instances, up to
+    /// 16 requests at once in one instance); Spin 4.0.2 refuses
+    /// `wasi:http@0.3.0`, so this is for `wasmtime serve` and other WASI
+    /// 0.3 hosts.
+    RustP3,
     /// `router-py/`: Python via componentize-py, `wasi:http@0.2.6`. Shows
     /// that the contract is the WIT: the same `lookup.wasm`, another
     /// language. Its component carries CPython (~18 MB) and imports the
@@ -64,12 +71,13 @@ pub enum Router {
 
 impl Router {
     /// Every router, for `--router` help and the tests.
-    pub const ALL: [Router; 2] = [Router::Rust, Router::Python];
+    pub const ALL: [Router; 3] = [Router::Rust, Router::RustP3, Router::Python];
 
     /// The `--router` value.
     pub fn name(self) -> &'static str {
         match self {
             Router::Rust => "rust",
+            Router::RustP3 => "rust-p3",
             Router::Python => "python",
         }
     }
@@ -82,6 +90,7 @@ impl Router {
     pub fn serve_options(self) -> &'static [&'static str] {
         match self {
             Router::Rust => &[],
+            Router::RustP3 => &["-S", "p3", "-W", "component-model-async"],
             Router::Python => &["-S", "cli"],
         }
     }
@@ -150,19 +159,38 @@ pub struct CoreModules {
 }
 
 /// Builds the lookup and router core modules (release, `wasm32-wasip1`).
-/// Cargo skips this when nothing changed.
-pub fn build_core_modules() -> Result<CoreModules> {
+/// Cargo skips this when nothing changed. The WASI 0.3 router is the same
+/// crate with other features, so it gets a target directory of its own
+/// (`target/wasi-p3`): switching routers never rebuilds the other one.
+pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    tools::run(
-        Command::new(cargo)
-            .current_dir(crate::workspace_root())
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"])
-            .args(["-p", "redirects-lookup", "-p", "redirects-router"]),
-    )?;
+    let cargo_build = || {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(crate::workspace_root()).args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+        ]);
+        cmd
+    };
+    tools::run(cargo_build().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
     let dir = crate::target_dir().join("wasm32-wasip1/release");
+    let mut router_module = dir.join("redirects_router.wasm");
+    if router == Router::RustP3 {
+        let p3_dir = crate::target_dir().join("wasi-p3");
+        tools::run(
+            cargo_build()
+                .args(["-p", "redirects-router", "--no-default-features"])
+                .args(["--features", "wasi-p3", "--target-dir"])
+                .arg(&p3_dir),
+        )?;
+        router_module = p3_dir.join("wasm32-wasip1/release/redirects_router.wasm");
+    }
     Ok(CoreModules {
         lookup: dir.join("redirects_lookup.wasm"),
-        router: dir.join("redirects_router.wasm"),
+        router: router_module,
     })
 }
 
@@ -184,7 +212,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     step("compile rules", t);
 
     let t = Instant::now();
-    let core = build_core_modules()?;
+    let core = build_core_modules(opts.router)?;
     step("cargo build (no-op if unchanged)", t);
 
     let t = Instant::now();
@@ -218,7 +246,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     componentize(tools, &wizened, &adapter, &lookup)?;
     let router = opts.work_dir.join("router.wasm");
     match opts.router {
-        Router::Rust => componentize(tools, &core.router, &adapter, &router)?,
+        Router::Rust | Router::RustP3 => componentize(tools, &core.router, &adapter, &router)?,
         Router::Python => write_if_changed(&router, &std::fs::read(python_router(tools)?)?)?,
     }
     step("component new", t);

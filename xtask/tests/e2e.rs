@@ -136,6 +136,12 @@ fn fixture_rules_redirect_over_http() {
 }
 
 #[test]
+fn wasi_p3_router_passes_the_fixture_rules() {
+    let report = build_with(Router::RustP3, "basic", fixture("basic.txt"));
+    fixture_rules_over_http(Router::RustP3, &report);
+}
+
+#[test]
 fn python_router_passes_the_fixture_rules() {
     let report = build_with(Router::Python, "basic", fixture("basic.txt"));
     fixture_rules_over_http(Router::Python, &report);
@@ -218,7 +224,7 @@ fn example_rules_round_trip_through_the_component() {
 #[test]
 fn new_rules_rebuild_without_recompiling_rust() {
     let first = build("rebuild", fixture("basic.txt"));
-    let core = pipeline::build_core_modules().unwrap();
+    let core = pipeline::build_core_modules(Router::Rust).unwrap();
     let mtime = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let (lookup_before, router_before) = (mtime(&core.lookup), mtime(&core.router));
     let composed_before = std::fs::read(&first.composed).unwrap();
@@ -449,25 +455,46 @@ fn matching_rules_over_http() {
 }
 
 #[test]
+fn wasi_p3_router_passes_the_matching_table() {
+    matching_over_http(Router::RustP3);
+}
+
+#[test]
 fn python_router_passes_the_matching_table() {
     matching_over_http(Router::Python);
 }
 
 fn matching_over_http(router: Router) {
     let report = build_with(router, "matching", fixture("matching.txt"));
+    let cases: Vec<Case> = if router == Router::RustP3 {
+        // wasmtime serve 49 gives a WASI 0.3 handler no authority for an
+        // origin-form request and drops `Host` (a forbidden header), so
+        // host rules cannot match there (README, "WASI 0.3"). This check
+        // fails when a wasmtime upgrade passes the host on: then drop the
+        // filter and the README note.
+        let server = serve(router, &report, false);
+        assert_cases(&server, &[("shop.example.com", "/sale", 404, None)]);
+        MATCHING
+            .iter()
+            .filter(|c| c.0.is_empty())
+            .copied()
+            .collect()
+    } else {
+        MATCHING.to_vec()
+    };
     // One instance per request, as Spin and Akamai Functions run it.
     let server = serve(router, &report, true);
-    assert_cases(&server, MATCHING);
+    assert_cases(&server, &cases);
     // Reused instances (the embedded default): the same answers in every
     // order, so no request leaves anything behind for the next one.
     let server = serve(router, &report, false);
-    let reversed: Vec<Case> = MATCHING.iter().rev().copied().collect();
-    let interleaved: Vec<Case> = MATCHING
+    let reversed: Vec<Case> = cases.iter().rev().copied().collect();
+    let interleaved: Vec<Case> = cases
         .iter()
         .zip(&reversed)
         .flat_map(|(a, b)| [*a, *b])
         .collect();
-    for cases in [MATCHING, &reversed, &interleaved] {
+    for cases in [&cases, &reversed, &interleaved] {
         assert_cases(&server, cases);
     }
 }
@@ -581,6 +608,11 @@ fn spin_manifest_serves_the_built_component_with_no_capabilities() {
 #[test]
 fn hostile_requests_get_3xx_or_4xx_and_serving_continues() {
     hostile_requests(Router::Rust);
+}
+
+#[test]
+fn wasi_p3_router_survives_the_hostile_requests() {
+    hostile_requests(Router::RustP3);
 }
 
 #[test]
