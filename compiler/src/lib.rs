@@ -275,9 +275,11 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
         path: output.to_path_buf(),
         error,
     })?;
+    let targets: std::collections::HashSet<&str> =
+        report.rules.iter().map(|r| r.target.as_str()).collect();
     Ok(Summary {
         rules: table.len(),
-        targets: table.target_count(),
+        targets: targets.len(),
         bytes: bytes.len(),
         warnings: report.warnings,
     })

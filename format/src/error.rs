@@ -20,8 +20,13 @@ pub enum FormatError {
     Fcsd(String),
     /// The same lookup key was added twice.
     DuplicateKey(Vec<u8>),
-    /// A value names a target id that the set does not hold.
-    BadTargetId(u64),
+    /// A value names a template the set does not hold, or a prefix rule's
+    /// value takes a slice of the path (the raw value).
+    BadValue(u64),
+    /// A target template record is malformed (its id).
+    BadTemplate(u64),
+    /// The key dictionary section is malformed.
+    BadDictionary,
 }
 
 impl fmt::Display for FormatError {
@@ -39,7 +44,9 @@ impl fmt::Display for FormatError {
             FormatError::DuplicateKey(k) => {
                 write!(f, "duplicate key {:?}", String::from_utf8_lossy(k))
             }
-            FormatError::BadTargetId(id) => write!(f, "value names missing target id {id}"),
+            FormatError::BadValue(raw) => write!(f, "bad value {raw:#x} in the source map"),
+            FormatError::BadTemplate(id) => write!(f, "bad target template {id}"),
+            FormatError::BadDictionary => write!(f, "bad key dictionary"),
         }
     }
 }

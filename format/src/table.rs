@@ -1,10 +1,12 @@
-use crate::key::{exact_key, normalize_host, normalize_path, PREFIX};
-use crate::{Flags, FormatError, Status, TableOptions, Value, MAGIC};
+use crate::key::{exact_key, normalize_host, normalize_path, EXACT, PREFIX, QUERY_SEPARATOR};
+use crate::template::{self, Template};
+use crate::token::Tokens;
+use crate::{Flags, FormatError, Radix, Status, TableOptions, Value, MAGIC};
 use fst::raw::Output;
 use std::ops::Range;
 use std::sync::Arc;
 
-const HEADER_LEN: usize = 32;
+const HEADER_LEN: usize = 56;
 
 /// A redirect found in a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +45,15 @@ impl AsRef<[u8]> for Section {
 /// A compiled redirect table, ready for lookups.
 ///
 /// Loading it ([`Table::from_bytes`]) validates the data once and keeps the
-/// file's bytes as they are (no copy); after that, a lookup walks the fst
-/// map and decodes one front-coded target, without parsing anything else.
+/// file's bytes as they are (no copy); after that, a lookup encodes the
+/// request key with the word dictionary, walks the fst map and decodes one
+/// front-coded template, without parsing anything else.
 pub struct Table {
     options: TableOptions,
     map: fst::Map<Section>,
-    targets: fcsd::Set<Section>,
+    templates: fcsd::Set<Section>,
+    tokens: Tokens,
+    radix: Radix,
 }
 
 impl Table {
@@ -60,10 +65,12 @@ impl Table {
         }
         let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         let options = TableOptions::from_bits(word(8));
-        let (fst_len, set_len) = (word(16), word(24));
+        let (fst_len, set_len, dict_len) = (word(16), word(24), word(32));
+        let (starts, backs) = (word(40), word(48));
         let expected = (HEADER_LEN as u64)
             .saturating_add(fst_len)
-            .saturating_add(set_len);
+            .saturating_add(set_len)
+            .saturating_add(dict_len);
         if expected != bytes.len() as u64 {
             return Err(FormatError::Truncated {
                 expected,
@@ -71,7 +78,8 @@ impl Table {
             });
         }
         let fst_end = HEADER_LEN + fst_len as usize;
-        let len = bytes.len();
+        let set_end = fst_end + set_len as usize;
+        let tokens = Tokens::from_bytes(&bytes[set_end..])?;
         let buf = Arc::new(bytes);
         let section = |range| Section {
             buf: buf.clone(),
@@ -79,20 +87,32 @@ impl Table {
         };
         let map = fst::Map::new(section(HEADER_LEN..fst_end))
             .map_err(|e| FormatError::Fst(e.to_string()))?;
-        let targets = fcsd::Set::from_bytes(section(fst_end..len))
+        let templates = fcsd::Set::from_bytes(section(fst_end..set_end))
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
+        let radix = Radix {
+            templates: templates.len() as u64,
+            starts,
+            backs,
+        };
         let table = Table {
             options,
             map,
-            targets,
+            templates,
+            tokens,
+            radix,
         };
-        // Every value must name a target that exists and a known status.
-        let n_targets = table.targets.len() as u64;
+        // Every template must parse, and every value must name one.
+        let mut decoder = table.templates.decoder();
+        for id in 0..table.templates.len() {
+            if Template::parse(&decoder.run(id)).is_none() {
+                return Err(FormatError::BadTemplate(id as u64));
+            }
+        }
         let mut stream = table.map.stream();
-        while let Some((_, raw)) = fst::Streamer::next(&mut stream) {
-            match Value::unpack(raw) {
-                Some(v) if v.target_id < n_targets => {}
-                _ => return Err(FormatError::BadTargetId(raw >> 24)),
+        while let Some((key, raw)) = fst::Streamer::next(&mut stream) {
+            match Value::unpack(raw, table.radix) {
+                Some(v) if v.whole || key.first() == Some(&EXACT) => {}
+                _ => return Err(FormatError::BadValue(raw)),
             }
         }
         drop(stream);
@@ -127,37 +147,54 @@ impl Table {
         }
         hosts.push(("", false));
         let query = req.query.filter(|q| !q.is_empty());
-        let accept = |v: &Value, parent: bool| !parent || v.flags.include_subdomains;
+        let accept = |t: &Template, parent: bool| !parent || t.flags.include_subdomains;
 
+        let mut encoded = Vec::with_capacity(2 * path.len() + 16);
         for &(h, parent) in &hosts {
             let with_query = query.map(|q| exact_key(h, &path, Some(q)));
             for key in with_query.into_iter().chain([exact_key(h, &path, None)]) {
-                if let Some(v) = self.value(&key).filter(|v| accept(v, parent)) {
-                    return self.finish(v, req, host.as_deref(), &path, None);
+                let Some(v) = self.exact_value(&key, &mut encoded) else {
+                    continue;
+                };
+                let record = self.record(v)?;
+                let t = Template::parse(&record)?;
+                if accept(&t, parent) {
+                    return self.finish(&t, v, req, host.as_deref(), &path, None);
                 }
             }
         }
         for &(h, parent) in &hosts {
-            if let Some((v, at)) = self.longest_prefix(h, &path, |v| accept(v, parent)) {
-                return self.finish(v, req, host.as_deref(), &path, Some(&path[at..]));
+            if let Some((v, record, at)) = self.longest_prefix(h, &path, |t| accept(t, parent)) {
+                let t = Template::parse(&record)?;
+                return self.finish(&t, v, req, host.as_deref(), &path, Some(&path[at..]));
             }
         }
         None
     }
 
-    fn value(&self, key: &[u8]) -> Option<Value> {
-        Value::unpack(self.map.get(key)?)
+    /// The value under an exact key (`=host path [NUL query]`), encoding
+    /// it with the dictionary into `buf` first.
+    fn exact_value(&self, key: &[u8], buf: &mut Vec<u8>) -> Option<Value> {
+        buf.clear();
+        buf.push(EXACT);
+        self.tokens.encode_into(key.get(1..)?, buf);
+        Value::unpack(self.map.get(&buf[..])?, self.radix)
+    }
+
+    fn record(&self, v: Value) -> Option<Vec<u8>> {
+        let id = usize::try_from(v.template_id).ok()?;
+        (id < self.templates.len()).then(|| self.templates.decoder().run(id))
     }
 
     /// Walks the fst along `*host path` and returns the accepted prefix
-    /// rule with the longest prefix ending at a segment boundary, and where
-    /// the rest of the path starts.
+    /// rule with the longest prefix ending at a segment boundary (its value
+    /// and template record), and where the rest of the path starts.
     fn longest_prefix(
         &self,
         host: &str,
         path: &[u8],
-        accept: impl Fn(&Value) -> bool,
-    ) -> Option<(Value, usize)> {
+        accept: impl Fn(&Template) -> bool,
+    ) -> Option<(Value, Vec<u8>, usize)> {
         let fst = self.map.as_fst();
         let mut node = fst.root();
         let mut out = Output::zero();
@@ -170,9 +207,10 @@ impl Table {
         for i in 0..=path.len() {
             let boundary = i == path.len() || path[i] == b'/';
             if boundary && node.is_final() {
-                if let Some(v) = Value::unpack(out.cat(node.final_output()).value()) {
-                    if accept(&v) {
-                        best = Some((v, i));
+                let v = Value::unpack(out.cat(node.final_output()).value(), self.radix);
+                if let Some((v, record)) = v.and_then(|v| Some((v, self.record(v)?))) {
+                    if Template::parse(&record).is_some_and(|t| accept(&t)) {
+                        best = Some((v, record, i));
                     }
                 }
             }
@@ -187,18 +225,19 @@ impl Table {
 
     fn finish(
         &self,
+        t: &Template,
         v: Value,
         req: &Request,
         host: Option<&str>,
         path: &[u8],
         suffix: Option<&[u8]>,
     ) -> Option<Redirect> {
-        let mut location = self.target(v.target_id)?;
+        let mut location = t.target(path, v.slice())?;
         if let Some(suffix) = suffix {
             let splat = suffix.strip_prefix(b"/").unwrap_or(suffix);
             if location.contains(":splat") {
                 location = location.replace(":splat", &encode_path(splat));
-            } else if v.flags.preserve_suffix && !splat.is_empty() {
+            } else if t.flags.preserve_suffix && !splat.is_empty() {
                 let at = location.find(['?', '#']).unwrap_or(location.len());
                 let sep = if location[..at].ends_with('/') {
                     ""
@@ -208,7 +247,7 @@ impl Table {
                 location.insert_str(at, &format!("{sep}{}", encode_path(splat)));
             }
         }
-        if v.flags.preserve_query {
+        if t.flags.preserve_query {
             if let Some(q) = req.query.filter(|q| !q.is_empty()) {
                 let at = location.find('#').unwrap_or(location.len());
                 let sep = if location[..at].contains('?') {
@@ -224,7 +263,7 @@ impl Table {
         }
         Some(Redirect {
             location,
-            status: v.status,
+            status: t.status,
         })
     }
 
@@ -257,18 +296,19 @@ impl Table {
             && loc_query.filter(|q| !q.is_empty()) == req.query.filter(|q| !q.is_empty())
     }
 
-    fn target(&self, id: u64) -> Option<String> {
-        let id = usize::try_from(id).ok()?;
-        String::from_utf8(self.targets.decoder().run(id)).ok()
-    }
-
-    /// The redirect stored under a raw key (see [`crate::exact_key`]), with
-    /// no normalisation or precedence: for tools and tests.
+    /// The redirect stored under a raw key (see [`crate::exact_key`] and
+    /// [`crate::prefix_key`]), with no normalisation or precedence, and
+    /// the target as stored (`:splat` unreplaced): for tools and tests.
     pub fn get(&self, key: &[u8]) -> Option<Redirect> {
-        let v = self.value(key)?;
+        let v = match key.first() {
+            Some(&EXACT) => self.exact_value(key, &mut Vec::new())?,
+            _ => Value::unpack(self.map.get(key)?, self.radix)?,
+        };
+        let record = self.record(v)?;
+        let t = Template::parse(&record)?;
         Some(Redirect {
-            location: self.target(v.target_id)?,
-            status: v.status,
+            location: t.target(exact_key_path(key), v.slice())?,
+            status: t.status,
         })
     }
 
@@ -282,10 +322,30 @@ impl Table {
         self.map.is_empty()
     }
 
-    /// Number of distinct targets.
-    pub fn target_count(&self) -> usize {
-        self.targets.len()
+    /// Number of distinct target templates (targets with the part they
+    /// repeat from their source cut out, plus status and flags).
+    pub fn template_count(&self) -> usize {
+        self.templates.len()
     }
+
+    /// Number of words in the key dictionary.
+    pub fn dictionary_len(&self) -> usize {
+        self.tokens.len()
+    }
+}
+
+/// The path inside an exact key `=host path [NUL query]` (a host holds no
+/// `/`, a path starts with one); empty for other keys.
+fn exact_key_path(key: &[u8]) -> &[u8] {
+    if key.first() != Some(&EXACT) {
+        return &[];
+    }
+    let start = key.iter().position(|&b| b == b'/').unwrap_or(key.len());
+    let end = key[start..]
+        .iter()
+        .position(|&b| b == QUERY_SEPARATOR)
+        .map_or(key.len(), |e| start + e);
+    &key[start..end]
 }
 
 /// Percent-encodes every byte that may not stand in a URL path as is, so a
@@ -351,42 +411,119 @@ impl TableBuilder {
     }
 
     /// Builds the table and returns its bytes.
-    pub fn finish(mut self) -> Result<Vec<u8>, FormatError> {
-        self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Some(w) = self.entries.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(FormatError::DuplicateKey(w[0].0.clone()));
-        }
-        let mut targets: Vec<&str> = self.entries.iter().map(|e| e.1.as_str()).collect();
-        targets.sort_unstable();
-        targets.dedup();
-        let set = fcsd::Set::new(targets.iter().map(|t| t.as_bytes()))
-            .map_err(|e| FormatError::Fcsd(e.to_string()))?;
-
-        let mut map = fst::MapBuilder::memory();
-        for (key, target, status, flags) in &self.entries {
-            let target_id = targets
-                .binary_search(&target.as_str())
-                .expect("every target is in the set") as u64;
-            let value = Value {
-                target_id,
-                status: *status,
-                flags: *flags,
+    pub fn finish(self) -> Result<Vec<u8>, FormatError> {
+        let entries = self.entries;
+        let tokens = Tokens::choose(
+            entries
+                .iter()
+                .filter(|e| e.0.first() == Some(&EXACT))
+                .map(|e| &e.0[1..]),
+        );
+        // Encode the exact keys, and cut every target into a template and
+        // a slice (in parallel: the longest-common-run search is the
+        // costly part at a million rules).
+        let split = |(key, target, status, flags): &(Vec<u8>, String, Status, Flags)| {
+            let (record, slice) = if key.first() == Some(&EXACT) {
+                template::split(exact_key_path(key), target, *status, *flags)
+            } else {
+                let whole = template::Slice {
+                    whole: true,
+                    ..template::Slice::default()
+                };
+                (
+                    template::record(*status, *flags, target.as_bytes(), b""),
+                    whole,
+                )
             };
-            map.insert(key, value.pack())
+            let key = if key.first() == Some(&EXACT) {
+                let mut encoded = vec![EXACT];
+                tokens.encode_into(&key[1..], &mut encoded);
+                encoded
+            } else {
+                key.clone()
+            };
+            (key, record, slice)
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = entries.len().div_ceil(threads).max(1);
+        type Cut = (Vec<u8>, Vec<u8>, template::Slice);
+        let mut cut: Vec<(Cut, usize)> = std::thread::scope(|s| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .enumerate()
+                .map(|(n, c)| {
+                    s.spawn(move || {
+                        let first = n * chunk;
+                        c.iter()
+                            .enumerate()
+                            .map(|(i, e)| (split(e), first + i))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("no panic while cutting targets"))
+                .collect()
+        });
+        // Encoding is one-to-one, so equal encoded keys are equal keys.
+        cut.sort_unstable_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        if let Some(w) = cut.windows(2).find(|w| w[0].0 .0 == w[1].0 .0) {
+            return Err(FormatError::DuplicateKey(entries[w[0].1].0.clone()));
+        }
+        drop(entries);
+        let cut: Vec<Cut> = cut.into_iter().map(|c| c.0).collect();
+        let mut records: Vec<&[u8]> = cut.iter().map(|c| c.1.as_slice()).collect();
+        records.sort_unstable();
+        records.dedup();
+        let set = fcsd::Set::new(records.iter().copied())
+            .map_err(|e| FormatError::Fcsd(e.to_string()))?;
+        let ids: std::collections::HashMap<&[u8], u64> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (*r, i as u64))
+            .collect();
+
+        let radix = Radix {
+            templates: records.len() as u64,
+            starts: cut.iter().map(|c| c.2.start as u64 + 1).max().unwrap_or(1),
+            backs: cut.iter().map(|c| c.2.back as u64 + 1).max().unwrap_or(1),
+        };
+        let mut map = fst::MapBuilder::memory();
+        for (key, record, slice) in &cut {
+            let value = Value {
+                template_id: ids[record.as_slice()],
+                start: slice.start as u64,
+                back: slice.back as u64,
+                whole: slice.whole,
+            };
+            let packed = value.pack(radix).expect("fields within the radix");
+            map.insert(key, packed)
                 .map_err(|e| FormatError::Fst(e.to_string()))?;
         }
         let map = map
             .into_inner()
             .map_err(|e| FormatError::Fst(e.to_string()))?;
+        let dict = tokens.to_bytes();
 
-        let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes());
+        let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes() + dict.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&self.options.to_bits().to_le_bytes());
-        out.extend_from_slice(&(map.len() as u64).to_le_bytes());
-        out.extend_from_slice(&(set.size_in_bytes() as u64).to_le_bytes());
+        for word in [
+            map.len() as u64,
+            set.size_in_bytes() as u64,
+            dict.len() as u64,
+            radix.starts,
+            radix.backs,
+        ] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
         out.extend_from_slice(&map);
         set.serialize_into(&mut out)
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
+        out.extend_from_slice(&dict);
         Ok(out)
     }
 }

@@ -57,13 +57,13 @@ pub struct Flags {
 }
 
 impl Flags {
-    fn to_bits(self) -> u64 {
+    pub(crate) fn to_bits(self) -> u64 {
         u64::from(self.preserve_query)
             | u64::from(self.preserve_suffix) << 1
             | u64::from(self.include_subdomains) << 2
     }
 
-    fn from_bits(bits: u64) -> Flags {
+    pub(crate) fn from_bits(bits: u64) -> Flags {
         Flags {
             preserve_query: bits & 1 != 0,
             preserve_suffix: bits & 2 != 0,
@@ -72,39 +72,75 @@ impl Flags {
     }
 }
 
-/// The value stored for one lookup key in the fst map: status, flags and
-/// the id of the target in the fcsd set, packed into one `u64`
-/// (`target_id << 24 | flags << 16 | status code`).
+/// What the fst map stores for a key: the template (see the `template`
+/// module: prefix, suffix, status and flags, in the fcsd set) and the
+/// slice of the request path that goes between prefix and suffix.
+///
+/// Packed into a `u64` in mixed radix, `((whole * backs + back) * starts +
+/// start) * templates + template_id`, with the radices of the table (see
+/// [`Radix`]): the smallest numbers that hold every value, which keeps the
+/// fst's outputs short, and rules of one pattern share all of it, so the
+/// fst stores it once per subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Value {
-    /// Rank of the target in the fcsd set.
-    pub target_id: u64,
-    /// The redirect status.
-    pub status: Status,
-    /// Per-rule behaviour.
-    pub flags: Flags,
+    /// Rank of the template in the fcsd set.
+    pub template_id: u64,
+    /// Path bytes before the slice.
+    pub start: u64,
+    /// Path bytes after the slice.
+    pub back: u64,
+    /// The template is the whole target; no slice.
+    pub whole: bool,
+}
+
+/// The ranges of a table's [`Value`] fields (each field is below its
+/// radix), stored in the table header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Radix {
+    /// Number of templates.
+    pub templates: u64,
+    /// Largest `start` plus one.
+    pub starts: u64,
+    /// Largest `back` plus one.
+    pub backs: u64,
 }
 
 impl Value {
-    /// Packs the value into the `u64` the fst map stores.
-    pub fn pack(self) -> u64 {
-        (self.target_id << 24) | (self.flags.to_bits() << 16) | u64::from(self.status.code())
-    }
-
-    /// Unpacks a stored `u64`; `None` if its status bits are not a
-    /// supported status or unknown flag bits are set (a corrupt table).
-    pub fn unpack(raw: u64) -> Option<Value> {
-        let status = Status::from_code((raw & 0xffff) as u16)?;
-        let flag_bits = (raw >> 16) & 0xff;
-        let flags = Flags::from_bits(flag_bits);
-        if flags.to_bits() != flag_bits {
+    /// Packs the value; `None` if a field is out of its range or the
+    /// result would overflow.
+    pub fn pack(self, r: Radix) -> Option<u64> {
+        if self.template_id >= r.templates || self.start >= r.starts || self.back >= r.backs {
             return None;
         }
-        Some(Value {
-            target_id: raw >> 24,
-            status,
-            flags,
+        (u64::from(self.whole) * r.backs + self.back)
+            .checked_mul(r.starts)?
+            .checked_add(self.start)?
+            .checked_mul(r.templates)?
+            .checked_add(self.template_id)
+    }
+
+    /// Unpacks a value; `None` if it is out of range.
+    pub fn unpack(raw: u64, r: Radix) -> Option<Value> {
+        if r.templates == 0 || r.starts == 0 || r.backs == 0 {
+            return None;
+        }
+        let (rest, template_id) = (raw / r.templates, raw % r.templates);
+        let (rest, start) = (rest / r.starts, rest % r.starts);
+        let (whole, back) = (rest / r.backs, rest % r.backs);
+        (whole <= 1).then_some(Value {
+            template_id,
+            start,
+            back,
+            whole: whole == 1,
         })
+    }
+
+    pub(crate) fn slice(self) -> crate::template::Slice {
+        crate::template::Slice {
+            start: self.start as usize,
+            back: self.back as usize,
+            whole: self.whole,
+        }
     }
 }
 
@@ -114,21 +150,35 @@ mod tests {
 
     #[test]
     fn pack_round_trips() {
-        for status in Status::ALL {
-            for target_id in [0, 1, 65_535, 10_000_000, (1 << 40) - 1] {
-                for bits in 0..8 {
-                    let flags = Flags::from_bits(bits);
+        let r = Radix {
+            templates: 155,
+            starts: 28,
+            backs: 8192,
+        };
+        for template_id in [0, 1, 154] {
+            for (start, back) in [(0, 0), (1, 4), (27, 8191), (10, 7)] {
+                for whole in [false, true] {
                     let v = Value {
-                        target_id,
-                        status,
-                        flags,
+                        template_id,
+                        start,
+                        back,
+                        whole,
                     };
-                    assert_eq!(Value::unpack(v.pack()), Some(v));
+                    assert_eq!(Value::unpack(v.pack(r).unwrap(), r), Some(v));
                 }
             }
         }
-        assert_eq!(Value::unpack(200), None);
-        assert_eq!(Value::unpack(301 | 1 << 20), None);
+        let too_big = Value {
+            template_id: 155,
+            start: 0,
+            back: 0,
+            whole: false,
+        };
+        assert_eq!(too_big.pack(r), None);
+        assert_eq!(Value::unpack(155 * 28 * 8192 * 2, r), None);
+        for bits in 0..8 {
+            assert_eq!(Flags::from_bits(bits).to_bits(), bits);
+        }
     }
 
     #[test]
