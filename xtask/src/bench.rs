@@ -7,10 +7,12 @@
 //! host (nginx `map` has no longest-prefix match) go to both servers. nginx
 //! (Debian `nginx-light`, installed when missing) runs 2 workers with
 //! `map $uri` and one `return` per status code. Ours runs under
-//! `wasmtime serve` twice: the embedded default (instance reuse) and one
-//! instance per request (as Spin and Akamai Functions run it).
+//! `wasmtime serve` three ways: the embedded default (WASI 0.2, instance
+//! reuse), the WASI 0.3 router, and one instance per request (as Spin and
+//! Akamai Functions run it), beside a hello-world component served one
+//! instance per request: the floor of that hosting model.
 
-use crate::pipeline::{self, BuildOptions};
+use crate::pipeline::{self, BuildOptions, Router};
 use crate::server::Server;
 use crate::tools::{self, Tools};
 use anyhow::{bail, Context, Result};
@@ -324,6 +326,13 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     pipeline::build(tools, &build)?; // cargo, caches
     let report = pipeline::build(tools, &build)?; // warm: rules -> artifact
     let composed_bytes = std::fs::metadata(&report.composed)?.len();
+    // The same rules behind the WASI 0.3 router.
+    let mut build_p3 = build.clone();
+    build_p3.router = Router::RustP3;
+    build_p3.out = dir.join("p3/redirects.wasm");
+    build_p3.work_dir = dir.join("p3/work");
+    let report_p3 = pipeline::build(tools, &build_p3)?;
+    let hello = hello_world(tools, &dir)?;
 
     let probe = crate::gen::encode(&rules[rules.len() / 2].source);
     let mut paths: Vec<String> = Vec::new();
@@ -359,23 +368,41 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         )?;
         all_figures.push(f);
     }
-    let variants: [(&str, &[&str]); 2] = [
+    let per_request: &[&str] = &["--max-instance-reuse-count", "1"];
+    let p3_options = [
+        &crate::EMBEDDED_SERVE_OPTIONS[..],
+        Router::RustP3.serve_options(),
+    ]
+    .concat();
+    let variants: [(&str, &Path, &[&str]); 4] = [
         (
-            "ours, instance reuse (embedded default)",
+            "ours, WASI 0.2, instance reuse (embedded default)",
+            &report.composed,
             &crate::EMBEDDED_SERVE_OPTIONS,
         ),
         (
+            "ours, WASI 0.3 router (spin-sdk 7)",
+            &report_p3.composed,
+            &p3_options,
+        ),
+        (
             "ours, instance per request (Spin, Akamai)",
-            &["--max-instance-reuse-count", "1"],
+            &report.composed,
+            per_request,
+        ),
+        (
+            "hello world, instance per request (floor)",
+            &hello,
+            per_request,
         ),
     ];
-    for (name, options) in variants {
-        // Compiled at start each time (no wasmtime cache), so both start
+    for (name, component, options) in variants {
+        // Compiled at start each time (no wasmtime cache), so the start
         // figures are comparable; `./x cold-start` has the cached and
         // precompiled figures.
         let options: Vec<&str> = ["-C", "cache=n"].iter().chain(options).copied().collect();
         let started = Instant::now();
-        let server = Server::start_with(tools, &options, &report.composed)?;
+        let server = Server::start_with(tools, &options, component)?;
         let start_ms = wait_for(&server.addr.to_string(), &probe, started)?;
         let url = format!("http://{}{probe}", server.addr);
         let pid = server.pid();
@@ -433,17 +460,31 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
             f.cpu_us_per_request
         )?;
     }
-    let per_req = &all_figures[2];
-    let reuse = &all_figures[1];
+    let (reuse, p3, per_req, hello) = (
+        &all_figures[1],
+        &all_figures[2],
+        &all_figures[3],
+        &all_figures[4],
+    );
     writeln!(
         md,
         "\nArtifact: rules → deployable component {:.2} s warm (no Rust recompiled); composed component {:.1} MiB, \
-         {:.1} bytes per rule (table {:.1} bytes per rule). Per-request instantiation costs about {:.0} µs of server CPU \
-         (instance per request minus instance reuse, CPU µs/request above).\n\n![req/s by server](bench.png)\n",
+         {:.1} bytes per rule (table {:.1} bytes per rule); initial linear memory {:.1} MiB, which each instance maps \
+         copy-on-write. The WASI 0.3 router: {:.2}× nginx (hey), {:.2}× (wrk).\n\n\
+         Instance per request against the hello-world floor (same SDK, adapter and host, no lookup): {:.2}× its req/s \
+         (hey), {:.2}× (wrk); server CPU per request {:.0} µs against its {:.0} µs. Instantiation itself costs about \
+         {:.0} µs of server CPU per request (instance per request minus instance reuse).\n\n![req/s by server](bench.png)\n",
         report.total().as_secs_f64(),
         composed_bytes as f64 / 1048576.0,
         composed_bytes as f64 / rules.len() as f64,
         report.summary.bytes as f64 / rules.len() as f64,
+        report.usage.memory_bytes as f64 / 1048576.0,
+        p3.hey_rps / n.hey_rps,
+        p3.wrk_rps / n.wrk_rps,
+        per_req.hey_rps / hello.hey_rps,
+        per_req.wrk_rps / hello.wrk_rps,
+        per_req.cpu_us_per_request,
+        hello.cpu_us_per_request,
         per_req.cpu_us_per_request - reuse.cpu_us_per_request
     )?;
     chart(&all_figures)?;
@@ -451,6 +492,22 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         eprintln!("warning: some responses were not 3xx/404 (see the table)");
     }
     Ok(md)
+}
+
+/// Builds `hello/` (the floor: no lookup) like the router: wasm32-wasip1
+/// core module + preview1 proxy adapter.
+fn hello_world(tools: &Tools, dir: &Path) -> Result<std::path::PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    tools::run(
+        Command::new(cargo)
+            .current_dir(crate::workspace_root())
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"])
+            .args(["-p", "redirects-hello"]),
+    )?;
+    let core = crate::target_dir().join("wasm32-wasip1/release/redirects_hello.wasm");
+    let out = dir.join("hello.wasm");
+    pipeline::componentize(tools, &core, &pipeline::proxy_adapter(dir)?, &out)?;
+    Ok(out)
 }
 
 /// Writes `bench.png` (matplotlib, installed into the tools venv when missing).

@@ -62,7 +62,7 @@ pub fn check(composed: &Path) -> Result<Usage> {
 
 /// The sections of a wasm binary (core module or component) after the
 /// 8-byte preamble: (id, contents).
-fn sections(wasm: &[u8]) -> Result<Vec<(u8, &[u8])>> {
+pub(crate) fn sections(wasm: &[u8]) -> Result<Vec<(u8, &[u8])>> {
     let mut out = Vec::new();
     let mut at = 8;
     while at < wasm.len() {
@@ -115,7 +115,7 @@ pub fn initial_memory_pages(wasm: &[u8]) -> Result<u64> {
     Ok(pages)
 }
 
-fn leb(bytes: &[u8], at: &mut usize) -> Result<u64> {
+pub(crate) fn leb(bytes: &[u8], at: &mut usize) -> Result<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let b = *bytes.get(*at).context("truncated number")?;

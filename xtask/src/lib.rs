@@ -13,6 +13,7 @@
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
 //! - [`soak`]: a bounded load run with wrk, sampled for correctness.
+//! - [`stub`]: the trapping WASI stub that replaces the lookup's adapter.
 
 pub mod bench;
 pub mod budget;
@@ -23,6 +24,7 @@ pub mod host;
 pub mod pipeline;
 pub mod server;
 pub mod soak;
+pub mod stub;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

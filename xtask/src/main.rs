@@ -286,6 +286,8 @@ fn test() -> Result<()> {
         "redirects-lookup",
         "-p",
         "redirects-router",
+        "-p",
+        "redirects-hello",
         "--",
         "-D",
         "warnings",

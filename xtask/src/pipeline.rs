@@ -7,8 +7,10 @@
 //!    Python router instead (cached until its sources change);
 //! 3. Wizer runs the lookup's init function with the table file mapped in
 //!    and snapshots the loaded table into the module;
-//! 4. `wasm-tools component new` turns both core modules into components
-//!    with the WASI preview1 *proxy* adapter (no file system at run time);
+//! 4. `wasm-tools component new` turns both core modules into components:
+//!    the router with the WASI preview1 *proxy* adapter (no file system at
+//!    run time), the lookup with a stub whose functions trap
+//!    ([`crate::stub`]), so the lookup component imports nothing;
 //! 5. `wac plug` plugs the lookup into the router;
 //! 6. `wasm-tools validate` and the Akamai Functions budget check
 //!    ([`crate::budget`]), then an atomic rename onto the output, so a
@@ -216,11 +218,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     step("cargo build (no-op if unchanged)", t);
 
     let t = Instant::now();
-    let adapter = opts.work_dir.join("wasi_snapshot_preview1.proxy.wasm");
-    write_if_changed(
-        &adapter,
-        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
-    )?;
+    let adapter = proxy_adapter(&opts.work_dir)?;
     let wizened = opts.work_dir.join("lookup.wizer.wasm");
     tools::run(
         Command::new(&tools.wizer)
@@ -243,7 +241,17 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
 
     let t = Instant::now();
     let lookup = opts.work_dir.join("lookup.wasm");
-    componentize(tools, &wizened, &adapter, &lookup)?;
+    let stub_wat = crate::stub::preview1_stub_wat(&std::fs::read(&wizened)?)?;
+    let stub = opts.work_dir.join("lookup-wasi-stub.wasm");
+    std::fs::write(opts.work_dir.join("lookup-wasi-stub.wat"), stub_wat)?;
+    tools::run(
+        Command::new(&tools.wasm_tools)
+            .arg("parse")
+            .arg(opts.work_dir.join("lookup-wasi-stub.wat"))
+            .arg("-o")
+            .arg(&stub),
+    )?;
+    componentize(tools, &wizened, &stub, &lookup)?;
     let router = opts.work_dir.join("router.wasm");
     match opts.router {
         Router::Rust | Router::RustP3 => componentize(tools, &core.router, &adapter, &router)?,
@@ -306,7 +314,19 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     })
 }
 
-fn componentize(tools: &Tools, core: &Path, adapter: &Path, out: &Path) -> Result<()> {
+/// Writes the WASI preview1 *proxy* adapter (pinned with wasmtime) into
+/// `dir` and returns its path.
+pub fn proxy_adapter(dir: &Path) -> Result<PathBuf> {
+    let adapter = dir.join("wasi_snapshot_preview1.proxy.wasm");
+    write_if_changed(
+        &adapter,
+        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
+    )?;
+    Ok(adapter)
+}
+
+/// `wasm-tools component new` with the given preview1 adapter.
+pub fn componentize(tools: &Tools, core: &Path, adapter: &Path, out: &Path) -> Result<()> {
     tools::run(
         Command::new(&tools.wasm_tools)
             .args(["component", "new"])
