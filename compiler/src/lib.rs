@@ -174,47 +174,73 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
     let mut warnings = Vec::new();
     let mut header = None;
     let progress = Progress::new();
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-        let line = i + 1;
-        progress.tick(line);
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let Ok(text) = std::str::from_utf8(raw) else {
-            errors.push((line, ErrorKind::NotUtf8));
-            continue;
-        };
-        let trimmed = text.trim_matches([' ', '\t']);
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+    if format == Format::Text && text.len() < PARALLEL_PARSE_BYTES {
+        let (rules, errs) = parse_text(text, 1, opts, &progress);
+        report.rules = rules;
+        errors = errs;
+    } else if format == Format::Text {
+        // Text lines are independent: parse big files in two halves at
+        // once (cut at a line start), then join them in line order.
+        let cut = text[text.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |p| text.len() / 2 + p + 1);
+        let (a, b) = text.split_at(cut);
+        let second_line = 1 + a.iter().filter(|&&c| c == b'\n').count();
+        let (first, second) = std::thread::scope(|s| {
+            let second = s.spawn(|| parse_text(b, second_line, opts, &Progress(false)));
+            (
+                parse_text(a, 1, opts, &progress),
+                second.join().expect("parser thread"),
+            )
+        });
+        for (rules, errs) in [first, second] {
+            report.rules.extend(rules);
+            errors.extend(errs);
         }
-        if let Err(e) = rule::check_control(text) {
-            errors.push((line, e));
-            continue;
-        }
-        let parsed = match format {
-            Format::Text => text::parse_line(line, trimmed, opts),
-            Format::Netlify => {
-                netlify::parse_line(line, trimmed, opts, &mut |w| warnings.push((line, w)))
+    } else {
+        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+            let line = i + 1;
+            progress.tick(line);
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let Ok(text) = std::str::from_utf8(raw) else {
+                errors.push((line, ErrorKind::NotUtf8));
+                continue;
+            };
+            let trimmed = text.trim_matches([' ', '\t']);
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
             }
-            Format::Csv => match &header {
-                None => match csv::parse_header(trimmed) {
-                    Ok(h) => {
-                        header = Some(h);
-                        continue;
-                    }
-                    Err(e) => {
-                        errors.push((line, e));
-                        break;
-                    }
+            if let Err(e) = rule::check_control(text) {
+                errors.push((line, e));
+                continue;
+            }
+            let parsed = match format {
+                Format::Text => unreachable!("text is parsed by parse_text"),
+                Format::Netlify => {
+                    netlify::parse_line(line, trimmed, opts, &mut |w| warnings.push((line, w)))
+                }
+                Format::Csv => match &header {
+                    None => match csv::parse_header(trimmed) {
+                        Ok(h) => {
+                            header = Some(h);
+                            continue;
+                        }
+                        Err(e) => {
+                            errors.push((line, e));
+                            break;
+                        }
+                    },
+                    Some(h) => csv::parse_line(line, trimmed, h, opts),
                 },
-                Some(h) => csv::parse_line(line, trimmed, h, opts),
-            },
-        };
-        match parsed {
-            Ok(rule) => report.rules.push(rule),
-            Err(e) => errors.push((line, e)),
+            };
+            match parsed {
+                Ok(rule) => report.rules.push(rule),
+                Err(e) => errors.push((line, e)),
+            }
         }
+        progress.done();
     }
-    progress.done();
     let mut findings = lint::Findings::default();
     lint::lint(
         &mut report.rules,
@@ -283,6 +309,39 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
         bytes: bytes.len(),
         warnings: report.warnings,
     })
+}
+
+/// Text files this big are parsed by two threads.
+const PARALLEL_PARSE_BYTES: usize = 4 << 20;
+
+/// Parses the lines of a text-format chunk whose first line is number
+/// `first_line`: the rules and the errors by line.
+fn parse_text(
+    chunk: &[u8],
+    first_line: usize,
+    opts: &Options,
+    progress: &Progress,
+) -> (Vec<Rule>, Vec<(usize, ErrorKind)>) {
+    let (mut rules, mut errors) = (Vec::new(), Vec::new());
+    for (i, raw) in chunk.split(|&b| b == b'\n').enumerate() {
+        let line = first_line + i;
+        progress.tick(line);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push((line, ErrorKind::NotUtf8));
+            continue;
+        };
+        let trimmed = text.trim_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let parsed = rule::check_control(text).and_then(|()| text::parse_line(line, trimmed, opts));
+        match parsed {
+            Ok(rule) => rules.push(rule),
+            Err(e) => errors.push((line, e)),
+        }
+    }
+    (rules, errors)
 }
 
 /// A line counter on stderr while parsing big files, only on a terminal.

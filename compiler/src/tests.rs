@@ -413,3 +413,26 @@ fn summary_line() {
         "4 rules (3 exact, 1 prefix, 1 with a host): 1 error(s), 0 warning(s)"
     );
 }
+
+#[test]
+fn big_files_are_parsed_in_two_halves_with_the_right_line_numbers() {
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < PARALLEL_PARSE_BYTES + 1000 {
+        n += 1;
+        text.push_str(&format!("/page/{n} /target/{n}\n"));
+    }
+    // Errors near the start, at the middle and at the end.
+    let lines: Vec<&str> = text.lines().collect();
+    let bad = [3, n / 2, n / 2 + 1, n - 1];
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    for &i in &bad {
+        edited[i - 1] = format!("/bad/{i} not-a-url");
+    }
+    let report = run("big.txt", &(edited.join("\n") + "\n"), &Options::default());
+    let err_lines: Vec<usize> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(err_lines, bad);
+    assert_eq!(report.rules.len(), n - bad.len());
+    assert_eq!(report.rules[0].source, "/page/1");
+    assert_eq!(report.rules.last().unwrap().source, format!("/page/{n}"));
+}

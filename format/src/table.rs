@@ -418,6 +418,7 @@ impl TableBuilder {
                 .iter()
                 .filter(|e| e.0.first() == Some(&EXACT))
                 .map(|e| &e.0[1..]),
+            entries.len() / 250_000 + 1,
         );
         // Encode the exact keys, and cut every target into a template and
         // a slice (in parallel: the longest-common-run search is the
@@ -449,7 +450,7 @@ impl TableBuilder {
             .min(8);
         let chunk = entries.len().div_ceil(threads).max(1);
         type Cut = (Vec<u8>, Vec<u8>, template::Slice);
-        let mut cut: Vec<(Cut, usize)> = std::thread::scope(|s| {
+        let cut: Vec<(Cut, usize)> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
                 .enumerate()
@@ -469,15 +470,19 @@ impl TableBuilder {
                 .collect()
         });
         // Encoding is one-to-one, so equal encoded keys are equal keys.
-        cut.sort_unstable_by(|a, b| a.0 .0.cmp(&b.0 .0));
+        let cut = sort_in_two(cut, |a, b| a.0 .0.cmp(&b.0 .0));
         if let Some(w) = cut.windows(2).find(|w| w[0].0 .0 == w[1].0 .0) {
             return Err(FormatError::DuplicateKey(entries[w[0].1].0.clone()));
         }
         drop(entries);
         let cut: Vec<Cut> = cut.into_iter().map(|c| c.0).collect();
-        let mut records: Vec<&[u8]> = cut.iter().map(|c| c.1.as_slice()).collect();
+        let mut records: Vec<&[u8]> = cut
+            .iter()
+            .map(|c| c.1.as_slice())
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
         records.sort_unstable();
-        records.dedup();
         let set = fcsd::Set::new(records.iter().copied())
             .map_err(|e| FormatError::Fcsd(e.to_string()))?;
         let ids: std::collections::HashMap<&[u8], u64> = records
@@ -526,6 +531,41 @@ impl TableBuilder {
         out.extend_from_slice(&dict);
         Ok(out)
     }
+}
+
+/// Sorts big vectors as two halves on two threads, then merges them.
+fn sort_in_two<T: Send>(
+    mut v: Vec<T>,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync,
+) -> Vec<T> {
+    if v.len() < 100_000 {
+        v.sort_unstable_by(&cmp);
+        return v;
+    }
+    let second = v.split_off(v.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let cmp = &cmp;
+        let b = s.spawn(move || {
+            let mut b = second;
+            b.sort_unstable_by(cmp);
+            b
+        });
+        v.sort_unstable_by(cmp);
+        (v, b.join().expect("sort thread"))
+    });
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if cmp(x, y) == std::cmp::Ordering::Greater {
+            b.next()
+        } else {
+            a.next()
+        };
+        out.extend(next);
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 #[cfg(test)]
@@ -733,6 +773,14 @@ mod tests {
         let mut bad = bytes.clone();
         bad[0] = b'X';
         assert_eq!(Table::from_bytes(bad).err(), Some(FormatError::BadMagic));
+    }
+
+    #[test]
+    fn sorts_big_vectors_in_two_halves() {
+        let v: Vec<u64> = (0..250_001u64).map(|i| i * 7919 % 250_007).collect();
+        let mut want = v.clone();
+        want.sort_unstable();
+        assert_eq!(sort_in_two(v, |a, b| a.cmp(b)), want);
     }
 
     #[test]

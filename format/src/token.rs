@@ -60,14 +60,19 @@ fn runs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 impl Tokens {
     /// Chooses the dictionary for these keys (without their kind byte):
     /// the words saving the most bytes, as many as there are byte values
-    /// that no key uses (minus one for the escape byte). Deterministic.
-    pub(crate) fn choose<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Tokens {
+    /// that no key uses (minus one for the escape byte). Words are counted
+    /// in every `step`-th key (a sample is enough to rank them; every key
+    /// is scanned for used bytes). Deterministic.
+    pub(crate) fn choose<'a>(keys: impl Iterator<Item = &'a [u8]>, step: usize) -> Tokens {
         let mut used = [false; 256];
         used[0] = true;
         let mut counts: HashMap<&[u8], u64> = HashMap::new();
-        for key in keys {
+        for (i, key) in keys.enumerate() {
             for &b in key {
                 used[usize::from(b)] = true;
+            }
+            if i % step.max(1) != 0 {
+                continue;
             }
             for run in runs(key) {
                 if run.len() >= 2 && run.len() <= MAX_WORD && run[0].is_ascii_alphanumeric() {
@@ -210,7 +215,7 @@ mod tests {
     #[test]
     fn frequent_words_get_unused_bytes() {
         let keys: Vec<&[u8]> = vec![b"/products/a", b"/products/b", b"/products/c"];
-        let t = Tokens::choose(keys.iter().copied());
+        let t = Tokens::choose(keys.iter().copied(), 1);
         assert_eq!(t.len(), 1);
         let code = encode(&t, b"/products");
         assert_eq!(code.len(), 2);
@@ -237,7 +242,7 @@ mod tests {
     fn no_free_byte_means_no_dictionary() {
         let all: Vec<u8> = (1..=255).collect();
         let keys: Vec<&[u8]> = vec![&all, b"/word/word/word"];
-        let t = Tokens::choose(keys.iter().copied());
+        let t = Tokens::choose(keys.iter().copied(), 1);
         assert_eq!(t.len(), 0);
         assert_eq!(encode(&t, b"/word"), b"/word");
         assert_eq!(Tokens::from_bytes(&t.to_bytes()).unwrap(), t);

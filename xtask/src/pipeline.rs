@@ -145,9 +145,14 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
-    /// Total wall time.
+    /// Total wall time (steps named with a leading space are parts of the
+    /// step before them and not added again).
     pub fn total(&self) -> Duration {
-        self.steps.iter().map(|s| s.1).sum()
+        self.steps
+            .iter()
+            .filter(|s| !s.0.starts_with(' '))
+            .map(|s| s.1)
+            .sum()
     }
 }
 
@@ -199,23 +204,30 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
 /// Runs the whole pipeline.
 pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let mut steps = Vec::new();
-    let mut step = |name, started: Instant| steps.push((name, started.elapsed()));
+    let mut step = |name, took: Duration| steps.push((name, took));
     let data_dir = opts.work_dir.join("data");
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
 
+    // Compile the rules while cargo checks the wasm crates (a no-op
+    // unless Rust changed): the two do not depend on each other.
     let t = Instant::now();
     let table = data_dir.join(TABLE_FILE);
-    let summary =
-        redirects_compiler::compile(&opts.rules, &table, &opts.compile).map_err(|e| match e {
-            CompileError::Rules(_) => anyhow::anyhow!("{e}"),
-            e => anyhow::Error::new(e).context("compiling rules"),
-        })?;
-    step("compile rules", t);
-
-    let t = Instant::now();
-    let core = build_core_modules(opts.router)?;
-    step("cargo build (no-op if unchanged)", t);
+    let (compiled, core) = std::thread::scope(|s| {
+        let cargo = s.spawn(|| {
+            let t = Instant::now();
+            build_core_modules(opts.router).map(|core| (core, t.elapsed()))
+        });
+        let compiled = redirects_compiler::compile(&opts.rules, &table, &opts.compile);
+        (compiled, cargo.join().expect("cargo thread"))
+    });
+    let summary = compiled.map_err(|e| match e {
+        CompileError::Rules(_) => anyhow::anyhow!("{e}"),
+        e => anyhow::Error::new(e).context("compiling rules"),
+    })?;
+    let (core, cargo_time) = core?;
+    step("compile rules, cargo build alongside", t.elapsed());
+    step("  cargo build (no-op if unchanged)", cargo_time);
 
     let t = Instant::now();
     let adapter = proxy_adapter(&opts.work_dir)?;
@@ -237,7 +249,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
             .arg(&core.lookup),
     )
     .context("Wizer could not initialise the lookup with the table")?;
-    step("wizer", t);
+    step("wizer", t.elapsed());
 
     let t = Instant::now();
     let lookup = opts.work_dir.join("lookup.wasm");
@@ -257,7 +269,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
         Router::Rust | Router::RustP3 => componentize(tools, &core.router, &adapter, &router)?,
         Router::Python => write_if_changed(&router, &std::fs::read(python_router(tools)?)?)?,
     }
-    step("component new", t);
+    step("component new", t.elapsed());
 
     let t = Instant::now();
     let out_dir = opts
@@ -301,7 +313,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     }
     std::fs::rename(&tmp, &opts.out)
         .with_context(|| format!("renaming onto {}", opts.out.display()))?;
-    step("wac plug + validate + budget", t);
+    step("wac plug + validate + budget", t.elapsed());
 
     Ok(BuildReport {
         summary,
