@@ -323,8 +323,21 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     let mut build = BuildOptions::new(rules_file.clone());
     build.out = dir.join("redirects.wasm");
     build.work_dir = dir.join("work");
-    pipeline::build(tools, &build)?; // cargo, caches
-    let report = pipeline::build(tools, &build)?; // warm: rules -> artifact
+    // The first build brings cargo and the caches up to date.
+    let report = pipeline::build(tools, &build)?;
+    // Rules -> artifact, warm, timed as users run it: `./x build` in a
+    // process of its own (inside this one, which holds the generated rules
+    // and their parse, the same build measured ~25% slower).
+    let t = Instant::now();
+    tools::run(
+        Command::new(std::env::current_exe()?)
+            .arg("build")
+            .arg(&rules_file)
+            .arg("--out")
+            .arg(&build.out)
+            .stderr(Stdio::null()),
+    )?;
+    let warm_build = t.elapsed();
     let composed_bytes = std::fs::metadata(&report.composed)?.len();
     // The same rules behind the WASI 0.3 router.
     let mut build_p3 = build.clone();
@@ -474,7 +487,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
          Instance per request against the hello-world floor (same SDK, adapter and host, no lookup): {:.2}× its req/s \
          (hey), {:.2}× (wrk); server CPU per request {:.0} µs against its {:.0} µs. Instantiation itself costs about \
          {:.0} µs of server CPU per request (instance per request minus instance reuse).\n\n![req/s by server](bench.png)\n",
-        report.total().as_secs_f64(),
+        warm_build.as_secs_f64(),
         composed_bytes as f64 / 1048576.0,
         composed_bytes as f64 / rules.len() as f64,
         report.summary.bytes as f64 / rules.len() as f64,
@@ -486,6 +499,33 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         per_req.cpu_us_per_request,
         hello.cpu_us_per_request,
         per_req.cpu_us_per_request - reuse.cpu_us_per_request
+    )?;
+    let bad: u64 = all_figures.iter().map(|f| f.hey_bad + f.wrk_bad).sum();
+    let mark = |ok: bool| if ok { "met" } else { "not met" };
+    let best = reuse.hey_rps.max(p3.hey_rps) / n.hey_rps;
+    writeln!(
+        md,
+        "\nAgainst the project's targets (issue 4), this run:\n\n\
+         | target | this run | |\n|---|---|---|\n\
+         | embedded default ≥ 1.0× nginx req/s, p99 ≤ nginx's | best {:.2}× (hey), p99 {:.1} vs {:.1} ms | {} |\n\
+         | instance per request ≥ 0.9× hello world | {:.2}× (hey) | {} |\n\
+         | no response other than 3xx/404 | {} bad | {} |\n\
+         | composed ≤ 13 MB at 1M rules | {:.1} MB for {} rules ({:.1} B/rule) | {} |\n\
+         | rules → artifact ≤ 5 s warm | {:.2} s | {} |\n",
+        best,
+        reuse.hey_p99_ms,
+        n.hey_p99_ms,
+        mark(best >= 1.0 && reuse.hey_p99_ms <= n.hey_p99_ms),
+        per_req.hey_rps / hello.hey_rps,
+        mark(per_req.hey_rps / hello.hey_rps >= 0.9),
+        bad,
+        mark(bad == 0),
+        composed_bytes as f64 / 1e6,
+        rules.len(),
+        composed_bytes as f64 / rules.len() as f64,
+        mark(composed_bytes as f64 / rules.len() as f64 * 1e6 <= 13e6),
+        warm_build.as_secs_f64(),
+        mark(warm_build.as_secs_f64() <= 5.0)
     )?;
     chart(&all_figures)?;
     if all_figures.iter().any(|f| f.hey_bad + f.wrk_bad > 0) {
@@ -527,8 +567,8 @@ fn chart(figures: &[Figures]) -> Result<()> {
         .collect();
     let out = crate::workspace_root().join("bench.png");
     let script = format!(
-        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nnames=[{}]\nhey=[{}]\nwrk=[{}]\n\
-         x=range(len(names))\nfig,ax=plt.subplots(figsize=(9,4.5))\nax.bar([i-0.2 for i in x],hey,0.4,label='hey, one URL')\n\
+        "import matplotlib, textwrap\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nnames=[{}]\nhey=[{}]\nwrk=[{}]\n\
+         names=[textwrap.fill(n,22) for n in names]\nx=range(len(names))\nfig,ax=plt.subplots(figsize=(10,5))\nax.bar([i-0.2 for i in x],hey,0.4,label='hey, one URL')\n\
          ax.bar([i+0.2 for i in x],wrk,0.4,label='wrk, many paths')\nax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=8)\n\
          ax.set_ylabel('requests/s (higher is better)')\nax.set_title('redirects vs nginx map, same rules, same run')\nax.legend()\n\
          fig.tight_layout()\nfig.savefig({:?},dpi=100)\n",
