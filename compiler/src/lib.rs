@@ -199,22 +199,14 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
             errors.extend(errs);
         }
     } else {
-        for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-            let line = i + 1;
-            progress.tick(line);
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let Ok(text) = std::str::from_utf8(raw) else {
-                errors.push((line, ErrorKind::NotUtf8));
-                continue;
+        for (line, trimmed) in rule_lines(text, 1, &progress) {
+            let trimmed = match trimmed {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push((line, e));
+                    continue;
+                }
             };
-            let trimmed = text.trim_matches([' ', '\t']);
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            if let Err(e) = rule::check_control(text) {
-                errors.push((line, e));
-                continue;
-            }
             let parsed = match format {
                 Format::Text => unreachable!("text is parsed by parse_text"),
                 Format::Netlify => {
@@ -314,6 +306,32 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
 /// Text files this big are parsed by two threads.
 const PARALLEL_PARSE_BYTES: usize = 4 << 20;
 
+/// The lines of `chunk` that are not blank or comments, numbered from
+/// `first_line`: each line's trimmed text, or why it cannot hold a rule
+/// (not UTF-8, control characters).
+fn rule_lines<'a>(
+    chunk: &'a [u8],
+    first_line: usize,
+    progress: &'a Progress,
+) -> impl Iterator<Item = (usize, Result<&'a str, ErrorKind>)> + 'a {
+    chunk
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter_map(move |(i, raw)| {
+            let line = first_line + i;
+            progress.tick(line);
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let Ok(text) = std::str::from_utf8(raw) else {
+                return Some((line, Err(ErrorKind::NotUtf8)));
+            };
+            let trimmed = text.trim_matches([' ', '\t']);
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                return None;
+            }
+            Some((line, rule::check_control(text).map(|()| trimmed)))
+        })
+}
+
 /// Parses the lines of a text-format chunk whose first line is number
 /// `first_line`: the rules and the errors by line.
 fn parse_text(
@@ -323,20 +341,8 @@ fn parse_text(
     progress: &Progress,
 ) -> (Vec<Rule>, Vec<(usize, ErrorKind)>) {
     let (mut rules, mut errors) = (Vec::new(), Vec::new());
-    for (i, raw) in chunk.split(|&b| b == b'\n').enumerate() {
-        let line = first_line + i;
-        progress.tick(line);
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let Ok(text) = std::str::from_utf8(raw) else {
-            errors.push((line, ErrorKind::NotUtf8));
-            continue;
-        };
-        let trimmed = text.trim_matches([' ', '\t']);
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let parsed = rule::check_control(text).and_then(|()| text::parse_line(line, trimmed, opts));
-        match parsed {
+    for (line, trimmed) in rule_lines(chunk, first_line, progress) {
+        match trimmed.and_then(|t| text::parse_line(line, t, opts)) {
             Ok(rule) => rules.push(rule),
             Err(e) => errors.push((line, e)),
         }

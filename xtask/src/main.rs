@@ -276,40 +276,40 @@ fn test() -> Result<()> {
     let cargo = |args: &[&str]| tools::run(Command::new(&cargo).current_dir(&root).args(args));
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&[
-        "clippy",
-        "--quiet",
-        "--release",
-        "--target",
-        "wasm32-wasip1",
+    // The wasm crates; the WASI 0.3 router in its own target directory,
+    // as the pipeline builds it.
+    let p3_dir = xtask::target_dir()
+        .join("wasi-p3")
+        .to_string_lossy()
+        .into_owned();
+    let wasm_clippy = |crates: &[&str]| {
+        let mut args = vec![
+            "clippy",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+        ];
+        args.extend(crates);
+        args.extend(["--", "-D", "warnings"]);
+        cargo(&args)
+    };
+    wasm_clippy(&[
         "-p",
         "redirects-lookup",
         "-p",
         "redirects-router",
         "-p",
         "redirects-hello",
-        "--",
-        "-D",
-        "warnings",
     ])?;
-    // The WASI 0.3 router (its own target directory, as the pipeline builds it).
-    let p3_dir = xtask::target_dir().join("wasi-p3");
-    cargo(&[
-        "clippy",
-        "--quiet",
-        "--release",
-        "--target",
-        "wasm32-wasip1",
+    wasm_clippy(&[
         "-p",
         "redirects-router",
         "--no-default-features",
         "--features",
         "wasi-p3",
         "--target-dir",
-        &p3_dir.to_string_lossy(),
-        "--",
-        "-D",
-        "warnings",
+        &p3_dir,
     ])?;
     // Forward cargo's output and close with one total line for CI.
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
