@@ -1,0 +1,115 @@
+//! Every rule written by `TableBuilder` reads back from `Table` with its
+//! target and status, across the things format v3 encodes: dictionary
+//! words, digits, bytes that the dictionary uses as codes, hosts, queries,
+//! targets that repeat part of their path and targets that do not.
+
+use redirects_format::{exact_key, prefix_key, Flags, Status, Table, TableBuilder, TableOptions};
+use std::collections::HashSet;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const WORDS: &[&str] = &[
+    "blog", "products", "shoes", "2019", "html", "docs", "guide", "x",
+];
+const HOSTS: &[&str] = &["", "", "", "example.com", "shop.example.com"];
+
+fn segment(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(5) {
+        0 | 1 => WORDS[rng.below(WORDS.len())].as_bytes().to_vec(),
+        2 => (0..1 + rng.below(8))
+            .map(|_| b'0' + rng.below(10) as u8)
+            .collect(),
+        3 => format!("{}-{}", WORDS[rng.below(WORDS.len())], rng.below(1000)).into_bytes(),
+        // Control and high bytes (decoded escapes), leaving other byte
+        // values free for the dictionary's codes.
+        _ => (0..1 + rng.below(4))
+            .map(|_| match rng.below(2) {
+                0 => 1 + rng.below(8) as u8,
+                _ => 0x80 + rng.below(0x40) as u8,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn every_rule_reads_back() {
+    for options in [
+        TableOptions::default(),
+        TableOptions {
+            case_insensitive: true,
+            strict_trailing_slash: true,
+        },
+    ] {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut builder = TableBuilder::new(options);
+        let mut rules = Vec::new();
+        let mut seen = HashSet::new();
+        for i in 0..20_000 {
+            let mut path = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                path.push(b'/');
+                path.extend(segment(&mut rng));
+            }
+            let host = HOSTS[rng.below(HOSTS.len())];
+            let text = String::from_utf8_lossy(&path).into_owned();
+            let target = match rng.below(4) {
+                // Repeats part of the path (when the path is text).
+                0 | 1 => {
+                    let mut half = text.len() / 2;
+                    while !text.is_char_boundary(half) {
+                        half += 1;
+                    }
+                    format!("/new{}", &text[half..])
+                }
+                2 => format!("https://t.example/{}", rng.below(100_000)),
+                _ => format!("/same/{}", i % 7),
+            };
+            let status = Status::ALL[rng.below(Status::ALL.len())];
+            let flags = Flags {
+                preserve_query: rng.below(2) == 0,
+                preserve_suffix: false,
+                include_subdomains: !host.is_empty() && rng.below(2) == 0,
+            };
+            let key = match rng.below(6) {
+                0 => prefix_key(host, &path),
+                1 => exact_key(host, &path, Some("q=1&x")),
+                _ => exact_key(host, &path, None),
+            };
+            if seen.insert(key.clone()) {
+                builder.insert(key.clone(), target.clone(), status, flags);
+                rules.push((key, target, status));
+            }
+        }
+        let table = Table::from_bytes(builder.finish().unwrap()).unwrap();
+        assert_eq!(table.len(), rules.len());
+        assert!(table.dictionary_len() > 0, "the dictionary was used");
+        assert!(table.template_count() < rules.len(), "targets were shared");
+        for (key, target, status) in &rules {
+            let got = table.get(key).unwrap_or_else(|| panic!("missing {key:?}"));
+            assert_eq!((&got.location, got.status), (target, *status), "{key:?}");
+        }
+        // Keys that were not inserted are not found, whatever byte they
+        // add (every byte value, so the codes and the escape byte too).
+        for (key, _, _) in rules.iter().take(300) {
+            for b in 1..=255u8 {
+                let mut other = key.clone();
+                other.push(b);
+                if !seen.contains(&other) {
+                    assert_eq!(table.get(&other), None, "{other:?}");
+                }
+            }
+        }
+    }
+}
