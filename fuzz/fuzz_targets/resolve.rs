@@ -19,6 +19,10 @@ fn table() -> &'static Table {
 libfuzzer_sys::fuzz_target!(|input: (Option<&str>, &str, Option<&str>)| {
     let (host, path, query) = input;
     if let Some(r) = table().resolve(&Request { host, path, query }) {
-        assert!(r.location.bytes().all(|b| (0x21..0x7f).contains(&b)), "{:?}", r.location);
+        assert!(
+            r.location.bytes().all(|b| (0x21..0x7f).contains(&b)),
+            "{:?}",
+            r.location
+        );
     }
 });
