@@ -15,6 +15,11 @@
 //!   `wasi:http/incoming-handler@0.2.6` (Spin 4, Akamai Functions);
 //! - `wasi-p3`: spin-sdk 7 `#[http_service]`, `wasi:http/handler@0.3.0`
 //!   (`wasmtime serve -S p3`; Spin 4.0.2 does not accept it).
+//!
+//! With the feature `fused` (on top of `wasi-p2`) the lookup is not
+//! imported but linked in (module `fused`), and the router module is
+//! Wizer-initialised with the table itself: one core module per instance
+//! instead of a composition of two components.
 
 #[cfg(all(feature = "wasi-p2", feature = "wasi-p3"))]
 compile_error!("enable exactly one of the features `wasi-p2` (default) and `wasi-p3`");
@@ -25,13 +30,65 @@ extern crate spin_sdk_5 as spin_sdk;
 #[cfg(feature = "wasi-p3")]
 extern crate spin_sdk_7 as spin_sdk;
 
+#[cfg(not(feature = "fused"))]
 spin_sdk::wit_bindgen::generate!({
     path: "../wit",
     world: "user",
     runtime_path: "spin_sdk::wit_bindgen::rt",
 });
 
+#[cfg(feature = "fused")]
+use fused::{lookup, Request};
+#[cfg(not(feature = "fused"))]
 use redirects::lookup::lookup::{lookup, Request};
+
+/// The lookup linked in (feature `fused`): the same calls as the
+/// `redirects:lookup/lookup` import, answered by a table that this
+/// module's own Wizer init loads, exactly as `lookup/` does.
+#[cfg(feature = "fused")]
+mod fused {
+    use redirects_format::Table;
+    use std::sync::OnceLock;
+
+    static TABLE: OnceLock<Table> = OnceLock::new();
+
+    /// The import's `request` record.
+    pub struct Request {
+        pub host: Option<String>,
+        pub path: String,
+        pub query: Option<String>,
+    }
+
+    /// The import's `redirect` record.
+    pub struct Redirect {
+        pub location: String,
+        pub status: u16,
+    }
+
+    /// `redirects:lookup/lookup#lookup`, in process.
+    pub fn lookup(req: &Request) -> Option<Redirect> {
+        let r = TABLE.get()?.resolve(&redirects_format::Request {
+            host: req.host.as_deref(),
+            path: &req.path,
+            query: req.query.as_deref(),
+        })?;
+        Some(Redirect {
+            location: r.location,
+            status: r.status.code(),
+        })
+    }
+
+    /// The Wizer init function: loads the table file named by
+    /// `REDIRECTS_DATA` (see `lookup/`); any failure traps, failing the build.
+    #[export_name = "wizer.initialize"]
+    pub extern "C" fn init() {
+        spin_sdk::wit_bindgen::rt::run_ctors_once();
+        let path = std::env::var("REDIRECTS_DATA").expect("REDIRECTS_DATA names the table file");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        let table = Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(TABLE.set(table).is_ok(), "wizer.initialize ran twice");
+    }
+}
 
 /// The body of a 404.
 pub const NOT_FOUND_BODY: &str = "no redirect for this path\n";

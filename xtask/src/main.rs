@@ -23,7 +23,8 @@ commands:
       --strict-trailing-slash  /a and /a/ are different paths
       --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
       --router R             rust (default: spin-sdk 5.2, WASI 0.2), rust-p3 (spin-sdk 7,
-                             WASI 0.3; not for Spin 4) or python (componentize-py)
+                             WASI 0.3; not for Spin 4), rust-fused (table linked into the
+                             router: one module, for per-request hosts) or python
   check [RULES]            report errors, warnings and a summary; build nothing
   serve [RULES]            build, then serve with `wasmtime serve`
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
@@ -301,6 +302,18 @@ fn test() -> Result<()> {
         "redirects-router",
         "-p",
         "redirects-hello",
+    ])?;
+    let fused_dir = xtask::target_dir()
+        .join("fused")
+        .to_string_lossy()
+        .into_owned();
+    wasm_clippy(&[
+        "-p",
+        "redirects-router",
+        "--features",
+        "fused",
+        "--target-dir",
+        &fused_dir,
     ])?;
     wasm_clippy(&[
         "-p",

@@ -63,6 +63,14 @@ pub enum Router {
     /// `wasi:http@0.3.0`, so this is for `wasmtime serve` and other WASI
     /// 0.3 hosts.
     RustP3,
+    /// `router/` with the `fused` feature: the same router with the table
+    /// linked in and Wizer-initialised in the router module itself, so an
+    /// instance is one core module (plus the adapter) instead of a
+    /// composition of two components. For hosts that instantiate per
+    /// request (Spin, Akamai Functions): about 30% less server CPU per
+    /// request (BENCHMARKS.md). `lookup.wasm` is still built and
+    /// published for reuse; the fused component does not use it.
+    RustFused,
     /// `router-py/`: Python via componentize-py, `wasi:http@0.2.6`. Shows
     /// that the contract is the WIT: the same `lookup.wasm`, another
     /// language. Its component carries CPython (~18 MB) and imports the
@@ -73,13 +81,19 @@ pub enum Router {
 
 impl Router {
     /// Every router, for `--router` help and the tests.
-    pub const ALL: [Router; 3] = [Router::Rust, Router::RustP3, Router::Python];
+    pub const ALL: [Router; 4] = [
+        Router::Rust,
+        Router::RustP3,
+        Router::RustFused,
+        Router::Python,
+    ];
 
     /// The `--router` value.
     pub fn name(self) -> &'static str {
         match self {
             Router::Rust => "rust",
             Router::RustP3 => "rust-p3",
+            Router::RustFused => "rust-fused",
             Router::Python => "python",
         }
     }
@@ -91,7 +105,7 @@ impl Router {
     /// remove them, but it stubs `wasi:http` too, so every request traps.)
     pub fn serve_options(self) -> &'static [&'static str] {
         match self {
-            Router::Rust => &[],
+            Router::Rust | Router::RustFused => &[],
             Router::RustP3 => &["-S", "p3", "-W", "component-model-async"],
             Router::Python => &["-S", "cli"],
         }
@@ -166,9 +180,10 @@ pub struct CoreModules {
 }
 
 /// Builds the lookup and router core modules (release, `wasm32-wasip1`).
-/// Cargo skips this when nothing changed. The WASI 0.3 router is the same
-/// crate with other features, so it gets a target directory of its own
-/// (`target/wasi-p3`): switching routers never rebuilds the other one.
+/// Cargo skips this when nothing changed. The WASI 0.3 and fused routers
+/// are the same crate with other features, so each gets a target
+/// directory of its own (`target/wasi-p3`, `target/fused`): switching
+/// routers never rebuilds another one.
 pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let cargo_build = || {
@@ -185,15 +200,24 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     tools::run(cargo_build().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
     let dir = crate::target_dir().join("wasm32-wasip1/release");
     let mut router_module = dir.join("redirects_router.wasm");
-    if router == Router::RustP3 {
-        let p3_dir = crate::target_dir().join("wasi-p3");
+    let variant: Option<(&str, &[&str])> = match router {
+        Router::RustP3 => Some((
+            "wasi-p3",
+            &["--no-default-features", "--features", "wasi-p3"],
+        )),
+        Router::RustFused => Some(("fused", &["--features", "fused"])),
+        Router::Rust | Router::Python => None,
+    };
+    if let Some((dir, features)) = variant {
+        let dir = crate::target_dir().join(dir);
         tools::run(
             cargo_build()
-                .args(["-p", "redirects-router", "--no-default-features"])
-                .args(["--features", "wasi-p3", "--target-dir"])
-                .arg(&p3_dir),
+                .args(["-p", "redirects-router"])
+                .args(features)
+                .arg("--target-dir")
+                .arg(&dir),
         )?;
-        router_module = p3_dir.join("wasm32-wasip1/release/redirects_router.wasm");
+        router_module = dir.join("wasm32-wasip1/release/redirects_router.wasm");
     }
     Ok(CoreModules {
         lookup: dir.join("redirects_lookup.wasm"),
@@ -232,23 +256,13 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let t = Instant::now();
     let adapter = proxy_adapter(&opts.work_dir)?;
     let wizened = opts.work_dir.join("lookup.wizer.wasm");
-    tools::run(
-        Command::new(&tools.wizer)
-            .env("REDIRECTS_DATA", format!("{GUEST_DATA_DIR}/{TABLE_FILE}"))
-            .args([
-                "--allow-wasi",
-                "--inherit-env",
-                "true",
-                "--inherit-stdio",
-                "true",
-            ])
-            .arg(format!("--mapdir={GUEST_DATA_DIR}::{}", data_dir.display()))
-            .arg("-o")
-            .arg(&wizened)
-            .arg("--")
-            .arg(&core.lookup),
-    )
-    .context("Wizer could not initialise the lookup with the table")?;
+    wizer(tools, &core.lookup, &data_dir, &wizened)
+        .context("Wizer could not initialise the lookup with the table")?;
+    let fused = opts.work_dir.join("router-fused.wizer.wasm");
+    if opts.router == Router::RustFused {
+        wizer(tools, &core.router, &data_dir, &fused)
+            .context("Wizer could not initialise the fused router with the table")?;
+    }
     step("wizer", t.elapsed());
 
     let t = Instant::now();
@@ -267,6 +281,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let router = opts.work_dir.join("router.wasm");
     match opts.router {
         Router::Rust | Router::RustP3 => componentize(tools, &core.router, &adapter, &router)?,
+        Router::RustFused => componentize(tools, &fused, &adapter, &router)?,
         Router::Python => write_if_changed(&router, &std::fs::read(python_router(tools)?)?)?,
     }
     step("component new", t.elapsed());
@@ -286,17 +301,21 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
             .to_string_lossy(),
         std::process::id()
     ));
-    let result =
-        plug_and_validate(tools, &router, &lookup, &tmp).and_then(|()| match crate::budget::check(
-            &tmp,
-        ) {
-            Err(e) if opts.budget_check => Err(e),
-            Ok(usage) => Ok(usage),
-            Err(_) => Ok(crate::budget::Usage {
-                app_bytes: std::fs::metadata(&tmp)?.len(),
-                memory_bytes: 0,
-            }),
-        });
+    let composed = match opts.router {
+        // Already the whole app: nothing to plug.
+        Router::RustFused => std::fs::copy(&router, &tmp)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(&tmp))),
+        _ => plug_and_validate(tools, &router, &lookup, &tmp),
+    };
+    let result = composed.and_then(|()| match crate::budget::check(&tmp) {
+        Err(e) if opts.budget_check => Err(e),
+        Ok(usage) => Ok(usage),
+        Err(_) => Ok(crate::budget::Usage {
+            app_bytes: std::fs::metadata(&tmp)?.len(),
+            memory_bytes: 0,
+        }),
+    });
     let usage = match result {
         Ok(usage) => usage,
         Err(e) => {
@@ -306,10 +325,13 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     };
     // Publish the parts beside the composed component (other apps and
     // Spin's own composition use them), then the composed component.
+    // (A fused router imports no lookup, so it is not published as the
+    // router that Spin's composition plugs `lookup.wasm` into.)
     let published_lookup = out_dir.join("lookup.wasm");
     let published_router = out_dir.join("router.wasm");
-    for (from, to) in [(&lookup, &published_lookup), (&router, &published_router)] {
-        write_if_changed(to, &std::fs::read(from)?)?;
+    write_if_changed(&published_lookup, &std::fs::read(&lookup)?)?;
+    if opts.router != Router::RustFused {
+        write_if_changed(&published_router, &std::fs::read(&router)?)?;
     }
     std::fs::rename(&tmp, &opts.out)
         .with_context(|| format!("renaming onto {}", opts.out.display()))?;
@@ -335,6 +357,27 @@ pub fn proxy_adapter(dir: &Path) -> Result<PathBuf> {
         wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
     )?;
     Ok(adapter)
+}
+
+/// Runs Wizer on `core` with the table's directory mapped to
+/// [`GUEST_DATA_DIR`] and `REDIRECTS_DATA` naming the table file.
+fn wizer(tools: &Tools, core: &Path, data_dir: &Path, out: &Path) -> Result<()> {
+    tools::run(
+        Command::new(&tools.wizer)
+            .env("REDIRECTS_DATA", format!("{GUEST_DATA_DIR}/{TABLE_FILE}"))
+            .args([
+                "--allow-wasi",
+                "--inherit-env",
+                "true",
+                "--inherit-stdio",
+                "true",
+            ])
+            .arg(format!("--mapdir={GUEST_DATA_DIR}::{}", data_dir.display()))
+            .arg("-o")
+            .arg(out)
+            .arg("--")
+            .arg(core),
+    )
 }
 
 /// `wasm-tools component new` with the given preview1 adapter.

@@ -142,6 +142,18 @@ fn wasi_p3_router_passes_the_fixture_rules() {
 }
 
 #[test]
+fn fused_router_passes_the_fixture_rules() {
+    let report = build_with(Router::RustFused, "basic", fixture("basic.txt"));
+    fixture_rules_over_http(Router::RustFused, &report);
+    // One component, no lookup import: only the WASI the router uses.
+    let imports = world_items(&report.composed, "import");
+    assert!(
+        imports.iter().all(|i| !i.starts_with("redirects:")),
+        "{imports:?}"
+    );
+}
+
+#[test]
 fn python_router_passes_the_fixture_rules() {
     let report = build_with(Router::Python, "basic", fixture("basic.txt"));
     fixture_rules_over_http(Router::Python, &report);
@@ -448,6 +460,11 @@ fn wasi_p3_router_passes_the_matching_table() {
 }
 
 #[test]
+fn fused_router_passes_the_matching_table() {
+    matching_over_http(Router::RustFused);
+}
+
+#[test]
 fn python_router_passes_the_matching_table() {
     matching_over_http(Router::Python);
 }
@@ -601,6 +618,11 @@ fn hostile_requests_get_3xx_or_4xx_and_serving_continues() {
 #[test]
 fn wasi_p3_router_survives_the_hostile_requests() {
     hostile_requests(Router::RustP3);
+}
+
+#[test]
+fn fused_router_survives_the_hostile_requests() {
+    hostile_requests(Router::RustFused);
 }
 
 #[test]
