@@ -104,7 +104,7 @@ impl Table {
         // Every template must parse, and every value must name one.
         let mut decoder = table.templates.decoder();
         for id in 0..table.templates.len() {
-            if Template::parse(&decoder.run(id)).is_none() {
+            if Template::parse(decoder.run(id)).is_none() {
                 return Err(FormatError::BadTemplate(id as u64));
             }
         }
@@ -156,16 +156,14 @@ impl Table {
                 let Some(v) = self.exact_value(&key, &mut encoded) else {
                     continue;
                 };
-                let record = self.record(v)?;
-                let t = Template::parse(&record)?;
+                let t = self.template(v)?;
                 if accept(&t, parent) {
                     return self.finish(&t, v, req, host.as_deref(), &path, None);
                 }
             }
         }
         for &(h, parent) in &hosts {
-            if let Some((v, record, at)) = self.longest_prefix(h, &path, |t| accept(t, parent)) {
-                let t = Template::parse(&record)?;
+            if let Some((v, t, at)) = self.longest_prefix(h, &path, |t| accept(t, parent)) {
                 return self.finish(&t, v, req, host.as_deref(), &path, Some(&path[at..]));
             }
         }
@@ -181,20 +179,22 @@ impl Table {
         Value::unpack(self.map.get(&buf[..])?, self.radix)
     }
 
-    fn record(&self, v: Value) -> Option<Vec<u8>> {
+    /// The template a value names, decoded and parsed.
+    fn template(&self, v: Value) -> Option<Template> {
         let id = usize::try_from(v.template_id).ok()?;
-        (id < self.templates.len()).then(|| self.templates.decoder().run(id))
+        let record = (id < self.templates.len()).then(|| self.templates.decoder().run(id))?;
+        Template::parse(record)
     }
 
     /// Walks the fst along `*host path` and returns the accepted prefix
     /// rule with the longest prefix ending at a segment boundary (its value
-    /// and template record), and where the rest of the path starts.
+    /// and template), and where the rest of the path starts.
     fn longest_prefix(
         &self,
         host: &str,
         path: &[u8],
         accept: impl Fn(&Template) -> bool,
-    ) -> Option<(Value, Vec<u8>, usize)> {
+    ) -> Option<(Value, Template, usize)> {
         let fst = self.map.as_fst();
         let mut node = fst.root();
         let mut out = Output::zero();
@@ -208,9 +208,9 @@ impl Table {
             let boundary = i == path.len() || path[i] == b'/';
             if boundary && node.is_final() {
                 let v = Value::unpack(out.cat(node.final_output()).value(), self.radix);
-                if let Some((v, record)) = v.and_then(|v| Some((v, self.record(v)?))) {
-                    if Template::parse(&record).is_some_and(|t| accept(&t)) {
-                        best = Some((v, record, i));
+                if let Some((v, t)) = v.and_then(|v| Some((v, self.template(v)?))) {
+                    if accept(&t) {
+                        best = Some((v, t, i));
                     }
                 }
             }
@@ -304,8 +304,7 @@ impl Table {
             Some(&EXACT) => self.exact_value(key, &mut Vec::new())?,
             _ => Value::unpack(self.map.get(key)?, self.radix)?,
         };
-        let record = self.record(v)?;
-        let t = Template::parse(&record)?;
+        let t = self.template(v)?;
         Some(Redirect {
             location: t.target(exact_key_path(key), v.slice())?,
             status: t.status,
@@ -424,26 +423,19 @@ impl TableBuilder {
         // a slice (in parallel: the longest-common-run search is the
         // costly part at a million rules).
         let split = |(key, target, status, flags): &(Vec<u8>, String, Status, Flags)| {
-            let (record, slice) = if key.first() == Some(&EXACT) {
-                template::split(exact_key_path(key), target, *status, *flags)
+            if key.first() == Some(&EXACT) {
+                let (record, slice) = template::split(exact_key_path(key), target, *status, *flags);
+                let mut encoded = vec![EXACT];
+                tokens.encode_into(&key[1..], &mut encoded);
+                (encoded, record, slice)
             } else {
                 let whole = template::Slice {
                     whole: true,
                     ..template::Slice::default()
                 };
-                (
-                    template::record(*status, *flags, target.as_bytes(), b""),
-                    whole,
-                )
-            };
-            let key = if key.first() == Some(&EXACT) {
-                let mut encoded = vec![EXACT];
-                tokens.encode_into(&key[1..], &mut encoded);
-                encoded
-            } else {
-                key.clone()
-            };
-            (key, record, slice)
+                let record = template::record(*status, *flags, target.as_bytes(), b"");
+                (key.clone(), record, whole)
+            }
         };
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())

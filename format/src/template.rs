@@ -89,19 +89,21 @@ pub(crate) fn record(status: Status, flags: Flags, prefix: &[u8], suffix: &[u8])
     r
 }
 
-/// A parsed template record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Template<'a> {
+/// A parsed template record (it keeps the record's bytes, so a lookup
+/// decodes and parses a template once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template {
     pub(crate) status: Status,
     pub(crate) flags: Flags,
-    pub(crate) prefix: &'a [u8],
-    pub(crate) suffix: &'a [u8],
+    record: Vec<u8>,
+    /// Index of [`SEP`] in `record`.
+    sep: usize,
 }
 
-impl<'a> Template<'a> {
+impl Template {
     /// Parses a record; `None` if it is malformed.
-    pub(crate) fn parse(record: &'a [u8]) -> Option<Template<'a>> {
-        let [status, flags, rest @ ..] = record else {
+    pub(crate) fn parse(record: Vec<u8>) -> Option<Template> {
+        let [status, flags, rest @ ..] = record.as_slice() else {
             return None;
         };
         let status = Status::from_code(300 + u16::from(*status))?;
@@ -110,13 +112,23 @@ impl<'a> Template<'a> {
         if flags & 0x80 == 0 || parsed.to_bits() != bits {
             return None;
         }
-        let sep = rest.iter().position(|&b| b == SEP)?;
+        let sep = 2 + rest.iter().position(|&b| b == SEP)?;
         Some(Template {
             status,
             flags: parsed,
-            prefix: &rest[..sep],
-            suffix: &rest[sep + 1..],
+            record,
+            sep,
         })
+    }
+
+    /// The part of the target before the slice.
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.record[2..self.sep]
+    }
+
+    /// The part of the target after the slice.
+    pub(crate) fn suffix(&self) -> &[u8] {
+        &self.record[self.sep + 1..]
     }
 
     /// The target for a request whose normalised path is `path`; `None`
@@ -127,7 +139,7 @@ impl<'a> Template<'a> {
         } else {
             path.get(slice.start..path.len().checked_sub(slice.back)?)?
         };
-        String::from_utf8([self.prefix, middle, self.suffix].concat()).ok()
+        String::from_utf8([self.prefix(), middle, self.suffix()].concat()).ok()
     }
 }
 
@@ -137,7 +149,7 @@ mod tests {
 
     fn round_trip(path: &str, target: &str) -> (Vec<u8>, Slice) {
         let (r, slice) = split(path.as_bytes(), target, Status::Found, Flags::default());
-        let t = Template::parse(&r).unwrap();
+        let t = Template::parse(r.clone()).unwrap();
         assert_eq!(t.target(path.as_bytes(), slice).as_deref(), Some(target));
         assert_eq!(t.status, Status::Found);
         (r, slice)
@@ -169,9 +181,9 @@ mod tests {
             include_subdomains: true,
         };
         let r = record(Status::PermanentRedirect, flags, b"/a", b"/b");
-        let t = Template::parse(&r).unwrap();
+        let t = Template::parse(r.clone()).unwrap();
         assert_eq!(
-            (t.status, t.flags, t.prefix, t.suffix),
+            (t.status, t.flags, t.prefix(), t.suffix()),
             (Status::PermanentRedirect, flags, &b"/a"[..], &b"/b"[..])
         );
         assert!(!r.contains(&0));
@@ -183,7 +195,7 @@ mod tests {
             b"\x01\x00\xff",
             b"\x01\x88\xff",
         ] {
-            assert_eq!(Template::parse(bad), None, "{bad:?}");
+            assert_eq!(Template::parse(bad.to_vec()), None, "{bad:?}");
         }
         // A slice outside the request path.
         let slice = Slice {
