@@ -49,5 +49,10 @@ pub use key::{
 pub use table::{Redirect, Request, Table, TableBuilder};
 pub use value::{Flags, Radix, Status, Value};
 
+/// The environment variable naming the table file while Wizer runs a
+/// component's init function ([`Table::load_from_env`]); the build
+/// pipeline sets it.
+pub const DATA_ENV: &str = "REDIRECTS_DATA";
+
 /// The first eight bytes of every table file.
 pub const MAGIC: [u8; 8] = *b"REDIRX03";

@@ -119,6 +119,18 @@ impl Table {
         Ok(table)
     }
 
+    /// Reads the table file named by the environment variable
+    /// [`crate::DATA_ENV`]: what the Wizer init functions of the lookup
+    /// component and of the fused router run. Panics, naming the file, on
+    /// any failure (in Wizer a panic traps and fails the build).
+    pub fn load_from_env() -> Table {
+        let var = crate::DATA_ENV;
+        let path = std::env::var(var)
+            .unwrap_or_else(|_| panic!("{var} must name the table file during Wizer init"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
     /// The table-wide matching options it was built with.
     pub fn options(&self) -> TableOptions {
         self.options

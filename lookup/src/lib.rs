@@ -21,23 +21,16 @@ use exports::redirects::lookup::lookup::{Guest, Redirect, Request};
 /// The table, set once by [`init`] at build time (under Wizer).
 static TABLE: OnceLock<Table> = OnceLock::new();
 
-/// The environment variable naming the table file during Wizer init.
-#[cfg(target_arch = "wasm32")]
-const DATA_ENV: &str = "REDIRECTS_DATA";
-
-/// The Wizer init function: loads the table named by `REDIRECTS_DATA`.
-/// Any failure traps, which makes the build (Wizer) fail loudly.
+/// The Wizer init function: loads the table named by `REDIRECTS_DATA`
+/// ([`Table::load_from_env`]). Any failure traps, which makes the build
+/// (Wizer) fail loudly.
 #[cfg(target_arch = "wasm32")]
 #[export_name = "wizer.initialize"]
 pub extern "C" fn init() {
     // A cdylib has no `_initialize`; without this, wasi-libc has not yet
     // read the preopened directories and `std::fs` finds nothing.
     wit_bindgen::rt::run_ctors_once();
-    let path = std::env::var(DATA_ENV)
-        .unwrap_or_else(|_| panic!("{DATA_ENV} must name the table file during Wizer init"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let table = Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
-    if TABLE.set(table).is_err() {
+    if TABLE.set(Table::load_from_env()).is_err() {
         panic!("wizer.initialize ran twice");
     }
 }

@@ -78,15 +78,15 @@ mod fused {
         })
     }
 
-    /// The Wizer init function: loads the table file named by
-    /// `REDIRECTS_DATA` (see `lookup/`); any failure traps, failing the build.
+    /// The Wizer init function, as in `lookup/`: loads the table file
+    /// named by `REDIRECTS_DATA`; any failure traps, failing the build.
     #[export_name = "wizer.initialize"]
     pub extern "C" fn init() {
         spin_sdk::wit_bindgen::rt::run_ctors_once();
-        let path = std::env::var("REDIRECTS_DATA").expect("REDIRECTS_DATA names the table file");
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-        let table = Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert!(TABLE.set(table).is_ok(), "wizer.initialize ran twice");
+        assert!(
+            TABLE.set(Table::load_from_env()).is_ok(),
+            "wizer.initialize ran twice"
+        );
     }
 }
 
