@@ -556,13 +556,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
 /// Builds `hello/` (the floor: no lookup) like the router: wasm32-wasip1
 /// core module + preview1 proxy adapter.
 fn hello_world(tools: &Tools, dir: &Path) -> Result<std::path::PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    tools::run(
-        Command::new(cargo)
-            .current_dir(crate::workspace_root())
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"])
-            .args(["-p", "redirects-hello"]),
-    )?;
+    tools::run(pipeline::cargo_build_wasm().args(["-p", "redirects-hello"]))?;
     let core = crate::target_dir().join("wasm32-wasip1/release/redirects_hello.wasm");
     let out = dir.join("hello.wasm");
     pipeline::componentize(tools, &core, &pipeline::proxy_adapter(dir)?, &out)?;

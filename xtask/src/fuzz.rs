@@ -51,9 +51,7 @@ fn ensure() -> Result<PathBuf> {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(CARGO_FUZZ_VERSION));
     if !ok {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run(Command::new(cargo)
-            .current_dir(crate::workspace_root())
+        run(crate::cargo()
             .args([
                 "install",
                 "--locked",

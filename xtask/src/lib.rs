@@ -37,6 +37,15 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `cargo` (the one running xtask, `$CARGO`, else from `PATH`), run from
+/// the workspace root so rustup picks the pinned toolchain.
+pub fn cargo() -> std::process::Command {
+    let mut cmd =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
 /// Cargo's target directory for this workspace (honours `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {

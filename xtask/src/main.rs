@@ -272,9 +272,7 @@ fn build(tools: &Tools, opts: &BuildOptions) -> Result<()> {
 
 fn test() -> Result<()> {
     Tools::ensure()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = xtask::workspace_root();
-    let cargo = |args: &[&str]| tools::run(Command::new(&cargo).current_dir(&root).args(args));
+    let cargo = |args: &[&str]| tools::run(xtask::cargo().args(args));
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
     // The wasm crates; the WASI 0.3 router in its own target directory,
@@ -325,8 +323,7 @@ fn test() -> Result<()> {
         &p3_dir,
     ])?;
     // Forward cargo's output and close with one total line for CI.
-    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
+    let mut child = xtask::cargo()
         .args(["test", "--release"])
         .stdout(std::process::Stdio::piped())
         .spawn()

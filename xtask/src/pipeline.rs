@@ -185,19 +185,7 @@ pub struct CoreModules {
 /// directory of its own (`target/wasi-p3`, `target/fused`): switching
 /// routers never rebuilds another one.
 pub fn build_core_modules(router: Router) -> Result<CoreModules> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let cargo_build = || {
-        let mut cmd = Command::new(&cargo);
-        cmd.current_dir(crate::workspace_root()).args([
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-        ]);
-        cmd
-    };
-    tools::run(cargo_build().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
+    tools::run(cargo_build_wasm().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
     let dir = crate::target_dir().join("wasm32-wasip1/release");
     let mut router_module = dir.join("redirects_router.wasm");
     let variant: Option<(&str, &[&str])> = match router {
@@ -211,7 +199,7 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     if let Some((dir, features)) = variant {
         let dir = crate::target_dir().join(dir);
         tools::run(
-            cargo_build()
+            cargo_build_wasm()
                 .args(["-p", "redirects-router"])
                 .args(features)
                 .arg("--target-dir")
@@ -223,6 +211,14 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
         lookup: dir.join("redirects_lookup.wasm"),
         router: router_module,
     })
+}
+
+/// `cargo build --quiet --release --target wasm32-wasip1`, to add the
+/// packages to.
+pub fn cargo_build_wasm() -> Command {
+    let mut cmd = crate::cargo();
+    cmd.args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"]);
+    cmd
 }
 
 /// Runs the whole pipeline.
@@ -304,11 +300,13 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     let composed = match opts.router {
         // Already the whole app: nothing to plug.
         Router::RustFused => std::fs::copy(&router, &tmp)
-            .map_err(anyhow::Error::from)
-            .and_then(|_| tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(&tmp))),
-        _ => plug_and_validate(tools, &router, &lookup, &tmp),
+            .map(drop)
+            .map_err(anyhow::Error::from),
+        _ => plug(tools, &router, &lookup, &tmp),
     };
-    let result = composed.and_then(|()| match crate::budget::check(&tmp) {
+    let validated = composed
+        .and_then(|()| tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(&tmp)));
+    let result = validated.and_then(|()| match crate::budget::check(&tmp) {
         Err(e) if opts.budget_check => Err(e),
         Ok(usage) => Ok(usage),
         Err(_) => Ok(crate::budget::Usage {
@@ -360,11 +358,15 @@ pub fn proxy_adapter(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Runs Wizer on `core` with the table's directory mapped to
-/// [`GUEST_DATA_DIR`] and `REDIRECTS_DATA` naming the table file.
+/// [`GUEST_DATA_DIR`] and [`redirects_format::DATA_ENV`] naming the table
+/// file.
 fn wizer(tools: &Tools, core: &Path, data_dir: &Path, out: &Path) -> Result<()> {
     tools::run(
         Command::new(&tools.wizer)
-            .env("REDIRECTS_DATA", format!("{GUEST_DATA_DIR}/{TABLE_FILE}"))
+            .env(
+                redirects_format::DATA_ENV,
+                format!("{GUEST_DATA_DIR}/{TABLE_FILE}"),
+            )
             .args([
                 "--allow-wasi",
                 "--inherit-env",
@@ -462,12 +464,7 @@ pub fn python_router(tools: &Tools) -> Result<PathBuf> {
 /// `wit/deps` of the spin-sdk crate the Rust router depends on (found with
 /// `cargo metadata`, which also downloads it when needed).
 fn spin_sdk_wit_deps() -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let json = tools::output(
-        Command::new(cargo)
-            .current_dir(crate::workspace_root())
-            .args(["metadata", "--format-version", "1"]),
-    )?;
+    let json = tools::output(crate::cargo().args(["metadata", "--format-version", "1"]))?;
     let meta: serde_json::Value = serde_json::from_str(&json).context("parsing cargo metadata")?;
     let manifest = meta["packages"]
         .as_array()
@@ -482,7 +479,7 @@ fn spin_sdk_wit_deps() -> Result<PathBuf> {
         .join("wit/deps"))
 }
 
-fn plug_and_validate(tools: &Tools, router: &Path, lookup: &Path, out: &Path) -> Result<()> {
+fn plug(tools: &Tools, router: &Path, lookup: &Path, out: &Path) -> Result<()> {
     tools::run(
         Command::new(&tools.wac)
             .arg("plug")
@@ -491,8 +488,7 @@ fn plug_and_validate(tools: &Tools, router: &Path, lookup: &Path, out: &Path) ->
             .arg(lookup)
             .arg("-o")
             .arg(out),
-    )?;
-    tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(out))
+    )
 }
 
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -119,9 +119,7 @@ fn specs(dir: &Path) -> [Spec; 5] {
 fn cargo_install(dir: &Path, krate: &str, extra: &[&str]) -> Result<()> {
     // Run from the workspace root so rustup picks the pinned toolchain
     // (rust-toolchain.toml); wasmtime-cli 49 needs rustc >= 1.96.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .current_dir(crate::workspace_root())
+    run(crate::cargo()
         .args(["install", "--locked", krate, "--root"])
         .arg(dir)
         .args(extra))
