@@ -66,7 +66,8 @@
 //!   handler that panics is answered 500 as well, logged, and replaced by a
 //!   fresh one from the service; with `panic = "abort"` (this workspace's
 //!   release profile) a panic aborts the process instead, as anywhere else.
-//! - A connection idle for 60 s (no byte read) is closed.
+//! - A connection idle for 60 s (no byte read; the timer may fire up to 1 s
+//!   late) is closed.
 //!
 //! # Plugging a lookup in
 //!

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +22,8 @@ use crate::{Handler, Reply, Shared};
 
 /// A connection with no byte read for this long is closed.
 const IDLE: Duration = Duration::from_secs(60);
+/// How late the idle timeout may fire (so how rarely its timer is moved).
+const IDLE_SLACK: Duration = Duration::from_secs(1);
 /// How long a closing connection reads and drops what the client still sends.
 const LINGER: Duration = Duration::from_secs(2);
 /// How much a closing connection reads and drops at most.
@@ -207,16 +209,28 @@ async fn connection(mut stream: TcpStream, worker: Rc<Worker>) {
     let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut skip = 0u64;
+    // One timer for the connection's life, moved forward at most once per
+    // IDLE_SLACK: a timer armed and dropped around every read costs a tenth
+    // of the server's own (non-kernel) time.
+    let mut idle = pin!(tokio::time::sleep(IDLE));
     loop {
+        let now = Instant::now();
+        if idle.deadline().into_std() < now + (IDLE - IDLE_SLACK) {
+            idle.as_mut().reset((now + IDLE).into());
+        }
         // `answer` fails any request before it buffers MAX_BUFFERED bytes,
         // so this stays bounded.
         let room = (MAX_BUFFERED - input.len()).min(READ_CHUNK);
         input.reserve(room);
-        let read = match tokio::time::timeout(IDLE, stream.read_buf(&mut input)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-            Ok(Ok(n)) => n,
-        };
-        debug_assert!(read > 0);
+        let mut read = pin!(stream.read_buf(&mut input));
+        let read = poll_fn(|cx| match read.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(r.ok()),
+            Poll::Pending => idle.as_mut().poll(cx).map(|()| None),
+        })
+        .await;
+        if matches!(read, None | Some(0)) {
+            return;
+        }
         let (used, next) = protocol::answer(&input, &mut skip, &mut output, &mut |host, target| {
             worker.handle(host, target)
         });
