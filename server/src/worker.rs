@@ -220,7 +220,7 @@ async fn connection(mut stream: TcpStream, worker: Rc<Worker>) {
         }
         // `answer` fails any request before it buffers MAX_BUFFERED bytes,
         // so this stays bounded.
-        let room = (MAX_BUFFERED - input.len()).min(READ_CHUNK);
+        let room = MAX_BUFFERED.saturating_sub(input.len()).min(READ_CHUNK);
         input.reserve(room);
         let mut read = pin!(stream.read_buf(&mut input));
         let read = poll_fn(|cx| match read.as_mut().poll(cx) {
