@@ -69,8 +69,10 @@ pub fn lint(
         shadowed(rules, out);
     }
     let hosts = Hosts::new(rules);
-    for rule in rules.iter() {
+    let mut reported = HashSet::new();
+    for (i, rule) in rules.iter().enumerate() {
         if under_own_prefix(rule, &hosts, opts) {
+            reported.insert(i);
             out.errors.push((
                 rule.line,
                 ErrorKind::UnderOwnPrefix {
@@ -91,6 +93,7 @@ pub fn lint(
         table: &table,
         index: &index,
         hosts: &hosts,
+        reported: &reported,
     };
     let changed = chains(rules, &follow, out);
     (!changed).then_some(bytes)
@@ -194,6 +197,8 @@ struct Follow<'a> {
     table: &'a Table,
     index: &'a HashMap<Vec<u8>, usize>,
     hosts: &'a Hosts,
+    /// Rules already reported (not followed again).
+    reported: &'a HashSet<usize>,
 }
 
 impl Follow<'_> {
@@ -234,8 +239,11 @@ impl Follow<'_> {
     /// The first request of a rule's chain: its target (an exact rule),
     /// or what it answers a request under its prefix (a prefix rule, whose
     /// target depends on the request); `None` if another rule takes that
-    /// request.
+    /// request, or the rule is already reported.
     fn start(&self, i: usize, rule: &Rule) -> Option<(String, Option<String>)> {
+        if self.reported.contains(&i) {
+            return None;
+        }
         if !rule.prefix {
             return Some((rule.target.clone(), rule.host.clone()));
         }
@@ -448,15 +456,6 @@ fn report_loop(
         return;
     }
     let first = &rules[ordered[0]];
-    if ordered.len() == 1 {
-        out.errors.push((
-            first.line,
-            ErrorKind::SelfRedirect {
-                source: first.source.clone(),
-            },
-        ));
-        return;
-    }
     let chain = ordered
         .iter()
         .map(|&c| (rules[c].source.clone(), rules[c].line))
