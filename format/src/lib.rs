@@ -11,7 +11,7 @@
 //! is tested natively.
 //!
 //! Modules: [`url`] reads URLs and requests; `read` loads a table, `resolve`
-//! matches requests against it, `build` writes one; [`route`] turns an
+//! matches requests against it, `build` writes one; [`mod@route`] turns an
 //! HTTP request into an answer; [`raw`] holds the low-level keys and
 //! values.
 //!

@@ -41,7 +41,7 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads a table written by [`TableBuilder::finish`], taking ownership
+    /// Reads a table written by [`crate::TableBuilder::finish`], taking ownership
     /// of its bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, FormatError> {
         check_magic(&bytes)?;

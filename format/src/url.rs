@@ -3,7 +3,7 @@
 //! host, port), path, query and fragment; how paths and hosts are
 //! normalised; how a target's bytes are escaped; and in which order the
 //! hosts of a request are tried. The compiler's checks, [`crate::Table::resolve`]
-//! and the routing ([`crate::route`]) all use it, so they cannot disagree
+//! and the routing ([`crate::route()`]) all use it, so they cannot disagree
 //! on what a URL means.
 //!
 //! # Paths
