@@ -130,6 +130,21 @@ pub enum ErrorKind {
         /// of each.
         chain: Vec<(String, usize)>,
     },
+    /// A splat in the target's scheme, host, port or userinfo: the request
+    /// would choose where it is sent (an open redirect).
+    SplatOutsidePath {
+        /// The target given.
+        target: String,
+    },
+    /// A prefix rule whose target is under its own prefix and takes the
+    /// rest of the path (`:splat` or `preserve-suffix`): every answer
+    /// matches the rule again, until the browser gives up.
+    UnderOwnPrefix {
+        /// The source given.
+        source: String,
+        /// The target given.
+        target: String,
+    },
     /// A feature of the input format that redirects does not support.
     Unsupported {
         /// What it is and what to do instead.
@@ -140,6 +155,33 @@ pub enum ErrorKind {
         /// What is wrong.
         what: String,
     },
+}
+
+impl ErrorKind {
+    /// The kind's name, which reports count findings by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::NotUtf8 => "not UTF-8",
+            ErrorKind::MissingTarget { .. } => "missing target",
+            ErrorKind::UnknownOption { .. } => "unknown field",
+            ErrorKind::SourceNotAbsolute { .. } => "source not absolute",
+            ErrorKind::BadHost { .. } => "invalid host",
+            ErrorKind::BadEscape { .. } => "invalid escape",
+            ErrorKind::QueryOnPrefix { .. } => "query on a prefix rule",
+            ErrorKind::BadTarget { .. } => "invalid target",
+            ErrorKind::SplatWithoutPrefix { .. } => "splat without prefix",
+            ErrorKind::UnknownStatus { .. } => "unknown status",
+            ErrorKind::DuplicateSource { .. } => "duplicate source",
+            ErrorKind::ControlCharacter { .. } => "control character",
+            ErrorKind::TooLong { .. } => "too long",
+            ErrorKind::SelfRedirect { .. } => "self-redirect",
+            ErrorKind::Loop { .. } => "redirect loop",
+            ErrorKind::SplatOutsidePath { .. } => "splat outside the path",
+            ErrorKind::UnderOwnPrefix { .. } => "target under its own prefix",
+            ErrorKind::Unsupported { .. } => "unsupported",
+            ErrorKind::Csv { .. } => "csv",
+        }
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -199,6 +241,14 @@ impl fmt::Display for ErrorKind {
                 }
                 write!(f, "{}", chain[0].0)
             }
+            ErrorKind::SplatOutsidePath { target } => write!(
+                f,
+                "target `{target}` puts `:splat` in its scheme, host, port or userinfo: a request could pick the site it is sent to (open redirect); a splat may stand only in the path or query"
+            ),
+            ErrorKind::UnderOwnPrefix { source, target } => write!(
+                f,
+                "prefix rule `{source}` redirects under its own prefix with the rest of the path (`{target}`): every answer matches it again, without end"
+            ),
             ErrorKind::Unsupported { what } => write!(f, "unsupported: {what}"),
             ErrorKind::Csv { what } => write!(f, "{what}"),
         }
@@ -225,6 +275,17 @@ pub enum WarningKind {
         /// The line of the covering splat rule.
         by_line: usize,
     },
+}
+
+impl WarningKind {
+    /// The kind's name, which reports count findings by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WarningKind::ChainCollapsed { .. } => "chain collapsed",
+            WarningKind::ForceIgnored => "force ignored",
+            WarningKind::Shadowed { .. } => "shadowed",
+        }
+    }
 }
 
 impl fmt::Display for WarningKind {

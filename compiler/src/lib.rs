@@ -27,6 +27,7 @@ pub use write::write_atomic;
 use redirects_format::{Flags, Status, TableBuilder, TableOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,7 @@ impl Format {
 }
 
 /// Compiler options.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The status of rules that name none.
     pub default_status: Status,
@@ -78,6 +79,10 @@ pub struct Options {
     pub table: TableOptions,
     /// The input format; `None` picks it from the file name.
     pub format: Option<Format>,
+    /// Where [`compile`] (and `redirects-compile check`) write every error
+    /// and warning, one a line with file and line (`--report FILE`); the
+    /// screen shows at most [`SHOWN_PER_KIND`] of each kind.
+    pub report: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -87,9 +92,14 @@ impl Default for Options {
             default_flags: Flags::default(),
             table: TableOptions::default(),
             format: None,
+            report: None,
         }
     }
 }
+
+/// At most this many errors, and this many warnings, of each kind are
+/// shown on screen; the rest are counted ([`Report::render`]).
+pub const SHOWN_PER_KIND: usize = 20;
 
 /// The result of checking a rules file.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +110,61 @@ pub struct Report {
     pub errors: Vec<RuleError>,
     /// Warnings.
     pub warnings: Vec<RuleWarning>,
+    /// The table the checks built from exactly these rules, if no check
+    /// changed one (so [`build_table`] need not build it again).
+    built: Option<Built>,
+}
+
+/// Table bytes kept beside a report (shown by length).
+#[derive(Clone)]
+struct Built(Arc<Vec<u8>>);
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Built({} bytes)", self.0.len())
+    }
 }
 
 impl Report {
+    /// The errors, then the warnings, for a screen: at most `per_kind`
+    /// lines of each kind ([`ErrorKind::name`], [`WarningKind::name`]),
+    /// then a count of those left out, by kind. Every line ends in `\n`.
+    pub fn render(&self, per_kind: usize) -> String {
+        render(&self.errors, &self.warnings, per_kind)
+    }
+
+    /// Every error, then every warning, one a line with file and line:
+    /// what `--report FILE` holds.
+    pub fn render_all(&self) -> String {
+        let mut out = String::new();
+        for line in self.errors.iter().map(ToString::to_string) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        for line in self.warnings.iter().map(ToString::to_string) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Whether [`Report::render`] with `per_kind` leaves anything out.
+    pub fn is_capped(&self, per_kind: usize) -> bool {
+        let mut counts: std::collections::HashMap<(bool, &str), usize> = Default::default();
+        let kinds = self.errors.iter().map(|e| (true, e.kind.name()));
+        let mut kinds = kinds.chain(self.warnings.iter().map(|w| (false, w.kind.name())));
+        kinds.any(|k| {
+            let n = counts.entry(k).or_default();
+            *n += 1;
+            *n > per_kind
+        })
+    }
+
+    /// Writes [`Report::render_all`] to `path` (atomically).
+    pub fn write_full(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, self.render_all().as_bytes())
+    }
+
     /// A one-line summary of the rules and findings.
     pub fn summary(&self) -> String {
         let prefix = self.rules.iter().filter(|r| r.prefix).count();
@@ -119,6 +181,47 @@ impl Report {
     }
 }
 
+/// See [`Report::render`].
+fn render(errors: &[RuleError], warnings: &[RuleWarning], per_kind: usize) -> String {
+    let mut out = String::new();
+    let errors = errors.iter().map(|e| (e.kind.name(), e.to_string()));
+    let warnings = warnings.iter().map(|w| (w.kind.name(), w.to_string()));
+    let mut left_out = Vec::new();
+    for (what, lines) in [
+        ("error", errors.collect::<Vec<_>>()),
+        ("warning", warnings.collect()),
+    ] {
+        let mut shown: Vec<(&str, usize)> = Vec::new();
+        for (kind, line) in lines {
+            let n = match shown.iter_mut().find(|s| s.0 == kind) {
+                Some(s) => &mut s.1,
+                None => {
+                    shown.push((kind, 0));
+                    &mut shown.last_mut().expect("just pushed").1
+                }
+            };
+            *n += 1;
+            if *n <= per_kind {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        for (kind, n) in shown {
+            if n > per_kind {
+                left_out.push(format!(
+                    "... and {} more `{kind}` {what}s ({n} in all)",
+                    n - per_kind
+                ));
+            }
+        }
+    }
+    for line in &left_out {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// What [`compile`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -130,6 +233,13 @@ pub struct Summary {
     pub bytes: usize,
     /// The warnings found.
     pub warnings: Vec<RuleWarning>,
+}
+
+impl Summary {
+    /// The warnings for a screen, capped as [`Report::render`] caps them.
+    pub fn render_warnings(&self, per_kind: usize) -> String {
+        render(&[], &self.warnings, per_kind)
+    }
 }
 
 /// Why [`compile`] failed.
@@ -151,13 +261,7 @@ impl std::fmt::Display for CompileError {
         match self {
             CompileError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             CompileError::Rules(report) => {
-                const SHOWN: usize = 50;
-                for e in report.errors.iter().take(SHOWN) {
-                    writeln!(f, "{e}")?;
-                }
-                if report.errors.len() > SHOWN {
-                    writeln!(f, "... and {} more errors", report.errors.len() - SHOWN)?;
-                }
+                write!(f, "{}", render(&report.errors, &[], SHOWN_PER_KIND))?;
                 write!(f, "{} error(s); nothing was written", report.errors.len())
             }
         }
@@ -234,12 +338,13 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
         progress.done();
     }
     let mut findings = lint::Findings::default();
-    lint::lint(
+    report.built = lint::lint(
         &mut report.rules,
         opts.table,
         format == Format::Netlify,
         &mut findings,
-    );
+    )
+    .map(|bytes| Built(Arc::new(bytes)));
     errors.extend(findings.errors);
     warnings.extend(findings.warnings);
     errors.sort_by_key(|e| e.0);
@@ -266,6 +371,11 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
 
 /// Builds the table bytes for a report without errors.
 pub fn build_table(report: &Report, opts: &Options) -> Vec<u8> {
+    if let Some(Built(bytes)) = &report.built {
+        if report.errors.is_empty() {
+            return bytes.to_vec();
+        }
+    }
     let mut builder = TableBuilder::new(opts.table);
     for rule in &report.rules {
         builder.insert(rule.key(), rule.target.clone(), rule.status, rule.flags);
@@ -283,6 +393,12 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
         error,
     })?;
     let report = check(input, &text, opts);
+    if let Some(path) = &opts.report {
+        report.write_full(path).map_err(|error| CompileError::Io {
+            path: path.clone(),
+            error,
+        })?;
+    }
     if !report.errors.is_empty() {
         return Err(CompileError::Rules(report));
     }

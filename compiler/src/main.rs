@@ -1,6 +1,6 @@
 //! `redirects-compile`: compile a rules file into a table file, or check it.
 
-use redirects_compiler::{check, compile, CompileError, Format, Options};
+use redirects_compiler::{check, compile, CompileError, Format, Options, SHOWN_PER_KIND};
 use redirects_format::Status;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +13,9 @@ options:
   --default-status N          301, 302, 303, 307 or 308 for rules that name none (default 301)
   --preserve-query            every rule carries the request's query over onto its target
   --case-insensitive          match paths regardless of case
-  --strict-trailing-slash     /a and /a/ are different paths";
+  --strict-trailing-slash     /a and /a/ are different paths
+  --report FILE               write every error and warning to FILE, one a line with file:line
+                              (the screen shows at most 20 of each kind, then a count by kind)";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
@@ -27,6 +29,10 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-o" | "--output" => output = args.next().map(PathBuf::from),
+            "--report" => match args.next() {
+                Some(path) => opts.report = Some(PathBuf::from(path)),
+                None => return usage("--report takes a file name"),
+            },
             "--default-status" => match args
                 .next()
                 .and_then(|s| s.parse().ok())
@@ -62,11 +68,15 @@ fn main() -> ExitCode {
             }
         };
         let report = check(&input, &text, &opts);
-        for e in &report.errors {
-            println!("{e}");
-        }
-        for w in &report.warnings {
-            println!("{w}");
+        print!("{}", report.render(SHOWN_PER_KIND));
+        if let Some(path) = &opts.report {
+            if let Err(e) = report.write_full(path) {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            println!("every finding is in {}", path.display());
+        } else if report.is_capped(SHOWN_PER_KIND) {
+            println!("(--report FILE writes every finding)");
         }
         println!("{}", report.summary());
         return if report.errors.is_empty() {
@@ -80,8 +90,9 @@ fn main() -> ExitCode {
     };
     match compile(&input, &output, &opts) {
         Ok(s) => {
-            for w in &s.warnings {
-                eprintln!("{w}");
+            eprint!("{}", s.render_warnings(SHOWN_PER_KIND));
+            if let Some(path) = &opts.report {
+                eprintln!("every finding is in {}", path.display());
             }
             eprintln!(
                 "compiled {} rules ({} distinct targets) into {} ({} bytes)",
@@ -94,6 +105,9 @@ fn main() -> ExitCode {
         }
         Err(e @ CompileError::Rules(_)) => {
             eprintln!("{e}");
+            if let Some(path) = &opts.report {
+                eprintln!("every finding is in {}", path.display());
+            }
             ExitCode::from(1)
         }
         Err(e) => {

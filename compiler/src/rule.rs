@@ -2,9 +2,11 @@
 //! targets that every format shares.
 
 use crate::error::{ErrorKind, MAX_URL_LEN};
-use redirects_format::{
-    exact_key, normalize_host, normalize_path, prefix_key, Flags, Status, TableOptions,
-};
+use redirects_format::raw::{exact_key, prefix_key};
+use redirects_format::url::{self, Url};
+use redirects_format::{normalize_host, normalize_path, Flags, Status, TableOptions};
+
+pub use redirects_format::url::strip_scheme;
 
 /// One rule, parsed and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,15 +58,6 @@ pub struct Source {
     pub prefix: bool,
 }
 
-/// Splits `http(s)://rest` into `rest`, case-insensitively.
-pub fn strip_scheme(url: &str) -> Option<&str> {
-    ["http://", "https://"].iter().find_map(|scheme| {
-        url.get(..scheme.len())
-            .filter(|s| s.eq_ignore_ascii_case(scheme))
-            .map(|_| &url[scheme.len()..])
-    })
-}
-
 /// Parses a source: `/path`, `/path?query`, `/path/*`, or the same after
 /// `http(s)://host` or `http(s)://*.host` (the scheme is not matched).
 pub fn parse_source(text: &str, opts: TableOptions) -> Result<Source, ErrorKind> {
@@ -100,10 +93,8 @@ pub fn parse_source(text: &str, opts: TableOptions) -> Result<Source, ErrorKind>
             source: text.to_string(),
         });
     }
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q).filter(|q| !q.is_empty())),
-        None => (rest, None),
-    };
+    let (path, query) = url::split_path_query(rest);
+    let query = query.filter(|q| !q.is_empty());
     let (path, prefix) = match path.strip_suffix('*') {
         Some(p) if p.ends_with('/') => (p, true),
         _ => (path, false),
@@ -126,7 +117,8 @@ pub fn parse_source(text: &str, opts: TableOptions) -> Result<Source, ErrorKind>
 }
 
 /// Checks a target: a path (`/...`, not `//`) or an absolute http(s) URL
-/// with a host; `:splat` only for prefix rules.
+/// with a host (see [`Url::parse`]); `:splat` only for prefix rules, and
+/// only in the path or query, never where it could choose the host.
 pub fn check_target(target: &str, prefix: bool) -> Result<(), ErrorKind> {
     if target.len() > MAX_URL_LEN {
         return Err(ErrorKind::TooLong {
@@ -134,22 +126,23 @@ pub fn check_target(target: &str, prefix: bool) -> Result<(), ErrorKind> {
             len: target.len(),
         });
     }
-    let ok = if target.starts_with('/') {
-        !target.starts_with("//")
-    } else {
-        strip_scheme(target).is_some_and(|rest| {
-            rest.chars()
-                .next()
-                .is_some_and(|c| !matches!(c, '/' | '?' | '#'))
-        })
+    let bad = || ErrorKind::BadTarget {
+        target: target.to_string(),
     };
-    if !ok || target.chars().any(char::is_whitespace) {
-        return Err(ErrorKind::BadTarget {
-            target: target.to_string(),
-        });
+    if target.chars().any(char::is_whitespace) {
+        return Err(bad());
+    }
+    let url = Url::parse(target).ok_or_else(bad)?;
+    if url.host().is_some_and(str::is_empty) && !target.contains(":splat") {
+        return Err(bad());
     }
     if !prefix && target.contains(":splat") {
         return Err(ErrorKind::SplatWithoutPrefix {
+            target: target.to_string(),
+        });
+    }
+    if target[..url.path_start()].contains(":splat") {
+        return Err(ErrorKind::SplatOutsidePath {
             target: target.to_string(),
         });
     }
@@ -191,6 +184,9 @@ pub fn make_rule(
     mut flags: Flags,
 ) -> Result<Rule, ErrorKind> {
     check_target(target, source.prefix)?;
+    // A `Location` must be a valid URI (RFC 3986, RFC 9110): the bytes
+    // the request adds are escaped at run time, the rule's own here.
+    let target = url::escape_target(target);
     flags.include_subdomains |= source.include_subdomains;
     Ok(Rule {
         line,
@@ -199,7 +195,7 @@ pub fn make_rule(
         path: source.path,
         query: source.query,
         prefix: source.prefix,
-        target: target.to_string(),
+        target,
         status,
         flags,
     })

@@ -112,6 +112,7 @@ fn options_apply() {
             strict_trailing_slash: true,
         },
         format: None,
+        report: None,
     };
     assert_eq!(
         rules("r", "/A/B/ /x\n/C /y 308", &opts),
@@ -147,7 +148,14 @@ fn csv_format() {
                 308,
                 "qs"
             ),
-            row("example.com/a,b", "=example.com/a,b", "/x?\"q\"", 302, "d"),
+            // `"` may not stand in a URI: escaped.
+            row(
+                "example.com/a,b",
+                "=example.com/a,b",
+                "/x?%22q%22",
+                302,
+                "d"
+            ),
             row("/any-host", "=/any-host", "/landing", 307, ""),
             row(
                 "example.com/nosuffix",
@@ -435,4 +443,171 @@ fn big_files_are_parsed_in_two_halves_with_the_right_line_numbers() {
     assert_eq!(report.rules.len(), n - bad.len());
     assert_eq!(report.rules[0].source, "/page/1");
     assert_eq!(report.rules.last().unwrap().source, format!("/page/{n}"));
+}
+
+/// Issue 11, item 1: the checks follow a target the way the lookup does
+/// (parent `*.` domains, prefix rules, other hosts this table serves).
+#[test]
+fn loops_and_chains_follow_the_lookup() {
+    assert_eq!(
+        errors(
+            "rules.txt",
+            "https://*.example.org/a https://x.example.org/b\nhttps://x.example.org/b https://y.example.org/a\n"
+        ),
+        ["rules.txt:1: redirect loop: https://*.example.org/a (line 1) -> https://x.example.org/b (line 2) -> https://*.example.org/a"]
+    );
+    assert_eq!(
+        errors("rules.txt", "/a/* /b/:splat\n/b/* /a/:splat\n"),
+        ["rules.txt:1: redirect loop: /a/* (line 1) -> /b/* (line 2) -> /a/*"]
+    );
+    assert_eq!(
+        errors("rules.txt", "/old/* /new\n/new /old/x\n"),
+        ["rules.txt:1: redirect loop: /old/* (line 1) -> /new (line 2) -> /old/*"]
+    );
+    // A chain through a prefix rule, and one onto a host that a rule
+    // names and back (the end made absolute), are collapsed.
+    let text = "/old /docs/intro\n/docs/* /manual/:splat\n/x https://shop.example.com/y\nhttps://shop.example.com/y /z\n";
+    let report = run("rules.txt", text, &Options::default());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let targets: Vec<_> = report.rules.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "/manual/intro",
+            "/manual/:splat",
+            "https://shop.example.com/z",
+            "/z"
+        ]
+    );
+    // A target on a host no rule names is another site: not followed.
+    assert!(errors("rules.txt", "/a https://elsewhere.example/a\n").is_empty());
+}
+
+/// Issue 11, item 2.
+#[test]
+fn prefix_targets_under_their_own_prefix_are_errors() {
+    assert_eq!(
+        errors(
+            "rules.txt",
+            "/docs/* /docs/x/:splat\n/blog/* /blog/archive preserve-suffix\n/* /new/:splat\nhttps://a.com/p/* https://A.com/p/q/:splat\n/s/* /s/search?q=:splat\n"
+        ),
+        [
+            "rules.txt:1: prefix rule `/docs/*` redirects under its own prefix with the rest of the path (`/docs/x/:splat`): every answer matches it again, without end",
+            "rules.txt:2: prefix rule `/blog/*` redirects under its own prefix with the rest of the path (`/blog/archive`): every answer matches it again, without end",
+            "rules.txt:3: prefix rule `/*` redirects under its own prefix with the rest of the path (`/new/:splat`): every answer matches it again, without end",
+            "rules.txt:4: prefix rule `https://a.com/p/*` redirects under its own prefix with the rest of the path (`https://A.com/p/q/:splat`): every answer matches it again, without end",
+            "rules.txt:5: prefix rule `/s/*` redirects under its own prefix with the rest of the path (`/s/search?q=:splat`): every answer matches it again, without end",
+        ]
+    );
+    // Beside the prefix, on another site, or without the rest of the path.
+    assert!(errors(
+        "rules.txt",
+        "/docs/* /docs-new/:splat\n/a/* https://other.example/a/:splat\n/loop/* /loop/a\n/b/* /manual/:splat\n"
+    )
+    .is_empty());
+}
+
+/// Issue 11, item 3: a target's own bytes are escaped when compiling.
+#[test]
+fn targets_are_valid_uris() {
+    let report = run(
+        "rules.txt",
+        "/nt /t/café/x\n/q /s?q=a|b&r=caf%C3%A9\n/p /100%\n",
+        &Options::default(),
+    );
+    let targets: Vec<_> = report.rules.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["/t/caf%C3%A9/x", "/s?q=a%7Cb&r=caf%C3%A9", "/100%25"]
+    );
+    let table =
+        redirects_format::Table::from_bytes(build_table(&report, &Options::default())).unwrap();
+    let r = table
+        .resolve(&redirects_format::Request {
+            path: "/nt",
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(r.location, "/t/caf%C3%A9/x");
+}
+
+/// Issue 11, item 4, end to end through the compiler: the splat keeps the
+/// request's case in a case-insensitive table.
+#[test]
+fn case_insensitive_splats_keep_their_case() {
+    let opts = Options {
+        table: TableOptions {
+            case_insensitive: true,
+            ..TableOptions::default()
+        },
+        ..Options::default()
+    };
+    let report = run("rules.txt", "/Docs/* /manual/:splat\n", &opts);
+    let table = redirects_format::Table::from_bytes(build_table(&report, &opts)).unwrap();
+    let r = table
+        .resolve(&redirects_format::Request {
+            path: "/docs/AbC",
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(r.location, "/manual/AbC");
+}
+
+/// Issue 11, item 7: a splat may not choose the host.
+#[test]
+fn splats_stay_in_the_path_or_query() {
+    for target in [
+        "https://:splat",
+        "https://:splat/x",
+        "https://a.com:splat/x",
+        "https://:splat@a.com/x",
+        "http://x.:splat",
+    ] {
+        assert_eq!(
+            one_error(&format!("/y/* {target}")),
+            format!("rules.txt:1: target `{target}` puts `:splat` in its scheme, host, port or userinfo: a request could pick the site it is sent to (open redirect); a splat may stand only in the path or query")
+        );
+    }
+    assert!(errors(
+        "rules.txt",
+        "/a/* https://a.com/:splat\n/b/* https://a.com?to=:splat\n/c/* /:splat\n"
+    )
+    .is_empty());
+    // And `/:splat` never answers `//host`.
+    let report = run("rules.txt", "/x/* /:splat\n", &Options::default());
+    let table =
+        redirects_format::Table::from_bytes(build_table(&report, &Options::default())).unwrap();
+    for path in ["/x/%2F%2Fevil.com", "/x//evil.com", "/x/%5C%5Cevil.com"] {
+        let r = table
+            .resolve(&redirects_format::Request {
+                path,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(!r.location.starts_with("//"), "{path}: {}", r.location);
+        assert!(r.location.starts_with('/'), "{path}: {}", r.location);
+    }
+}
+
+/// Issue 11, item 5: at most 20 lines of each kind on screen, then counts.
+#[test]
+fn screen_reports_are_capped_by_kind() {
+    let mut text = String::new();
+    for i in 0..30 {
+        text.push_str(&format!("/a{i} /b{i}\n/b{i} /c{i}\n"));
+    }
+    for i in 0..3 {
+        text.push_str(&format!("/a{i} /dup\n"));
+    }
+    let report = run("rules.txt", &text, &Options::default());
+    let shown = report.render(SHOWN_PER_KIND);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3 + 20 + 1, "{shown}");
+    assert!(lines[..3].iter().all(|l| l.contains("duplicate source")));
+    assert_eq!(
+        lines[23],
+        "... and 10 more `chain collapsed` warnings (30 in all)"
+    );
+    assert!(report.is_capped(SHOWN_PER_KIND));
+    assert_eq!(report.render_all().lines().count(), 33);
 }

@@ -125,3 +125,54 @@ fn missing_input_and_bad_usage_exit_2() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--default-status takes"), "{stderr}");
 }
+
+/// Issue 11, item 5: thousands of findings print at most 20 lines per
+/// kind; `--report FILE` has every one, with file and line.
+#[test]
+fn reports_are_capped_on_screen_and_complete_in_the_file() {
+    let dir = scratch("report");
+    let rules = dir.join("rules.txt");
+    let mut text = String::new();
+    for i in 0..1000 {
+        text.push_str(&format!("/a{i} /b{i}\n/b{i} /c{i}\n"));
+    }
+    std::fs::write(&rules, text).unwrap();
+    let full = dir.join("findings.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_redirects-compile"))
+        .arg("check")
+        .arg(&rules)
+        .arg("--report")
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 20 + 3, "{stdout}");
+    assert_eq!(
+        lines[20],
+        "... and 980 more `chain collapsed` warnings (1000 in all)"
+    );
+    assert_eq!(lines[21], format!("every finding is in {}", full.display()));
+    let all = std::fs::read_to_string(&full).unwrap();
+    assert_eq!(all.lines().count(), 1000);
+    let name = rules.display();
+    assert!(all.starts_with(&format!(
+        "{name}:1: warning: chain collapsed: `/a0` -> `/b0` -> ... now redirects straight to `/c0`\n"
+    )));
+    assert!(all.contains(&format!("{name}:1999: warning: chain collapsed")));
+
+    // Building: warnings capped the same way on stderr, file complete.
+    let table = dir.join("rules.bin");
+    let full2 = dir.join("build-findings.txt");
+    let (code, stderr) = compile(&[
+        rules.as_os_str(),
+        "-o".as_ref(),
+        table.as_os_str(),
+        "--report".as_ref(),
+        full2.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr.lines().count(), 20 + 3, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&full2).unwrap(), all);
+}

@@ -1,9 +1,12 @@
 //! Every rule written by `TableBuilder` reads back from `Table` with its
-//! target and status, across the things format v3 encodes: dictionary
+//! target and status, and every exact rule resolves (through
+//! `Table::resolve`, the request-time path) to its target, status and flags,
+//! across the things format v3 encodes: dictionary
 //! words, digits, bytes that the dictionary uses as codes, hosts, queries,
 //! targets that repeat part of their path and targets that do not.
 
-use redirects_format::{exact_key, prefix_key, Flags, Status, Table, TableBuilder, TableOptions};
+use redirects_format::raw::{exact_key, prefix_key};
+use redirects_format::{Flags, Request, Status, Table, TableBuilder, TableOptions};
 use std::collections::HashSet;
 
 struct Rng(u64);
@@ -41,6 +44,19 @@ fn segment(rng: &mut Rng) -> Vec<u8> {
             })
             .collect(),
     }
+}
+
+/// A request path for the raw path bytes.
+fn escape(path: &[u8]) -> String {
+    path.iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() && b != b'%' && b != b'?' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -82,27 +98,46 @@ fn every_rule_reads_back() {
                 preserve_suffix: false,
                 include_subdomains: !host.is_empty() && rng.below(2) == 0,
             };
-            let key = match rng.below(6) {
-                0 => prefix_key(host, &path),
-                1 => exact_key(host, &path, Some("q=1&x")),
-                _ => exact_key(host, &path, None),
+            let (key, request) = match rng.below(6) {
+                0 => (prefix_key(host, &path), None),
+                1 => (exact_key(host, &path, Some("q=1&x")), Some(Some("q=1&x"))),
+                _ => (exact_key(host, &path, None), Some(None)),
             };
             if seen.insert(key.clone()) {
                 builder.insert(key.clone(), target.clone(), status, flags);
-                rules.push((key, target, status));
+                let request = request.map(|query| (host, escape(&path), query));
+                rules.push((key, target, status, flags, request));
             }
         }
         let table = Table::from_bytes(builder.finish().unwrap()).unwrap();
         assert_eq!(table.len(), rules.len());
         assert!(table.dictionary_len() > 0, "the dictionary was used");
         assert!(table.template_count() < rules.len(), "targets were shared");
-        for (key, target, status) in &rules {
+        for (key, target, status, flags, request) in &rules {
             let got = table.get(key).unwrap_or_else(|| panic!("missing {key:?}"));
             assert_eq!((&got.location, got.status), (target, *status), "{key:?}");
+            let Some((host, path, query)) = request else {
+                continue;
+            };
+            let req = Request {
+                host: Some(host).filter(|h| !h.is_empty()).copied(),
+                path,
+                query: *query,
+            };
+            let want = match query {
+                Some(q) if flags.preserve_query => format!("{target}?{q}"),
+                _ => target.clone(),
+            };
+            let r = table
+                .resolve(&req)
+                .unwrap_or_else(|| panic!("{key:?} does not resolve"));
+            assert_eq!((r.location, r.status), (want, *status), "{key:?}");
+            let m = table.find(&req).unwrap();
+            assert_eq!((&m.key, m.flags), (key, *flags), "{key:?}");
         }
         // Keys that were not inserted are not found, whatever byte they
         // add (every byte value, so the codes and the escape byte too).
-        for (key, _, _) in rules.iter().take(300) {
+        for (key, ..) in rules.iter().take(300) {
             for b in 1..=255u8 {
                 let mut other = key.clone();
                 other.push(b);

@@ -6,8 +6,9 @@ use std::path::Path;
 
 /// Parses rules in `format`; rules without errors must build, read back
 /// with every rule's target and status under its key, and every exact rule
-/// without host or query must resolve to a redirect whose Location holds
-/// no control character.
+/// must resolve (through `Table::resolve`, host and query as the rule names
+/// them) to its own target, status and flags, with a Location of visible
+/// ASCII only.
 pub fn rules(data: &[u8], format: Format) {
     let opts = Options {
         format: Some(format),
@@ -29,29 +30,49 @@ pub fn rules(data: &[u8], format: Format) {
             (rule.target.as_str(), rule.status)
         );
     }
-    for rule in report
-        .rules
-        .iter()
-        .filter(|r| !r.prefix && r.host.is_none() && r.query.is_none())
-    {
-        let path = String::from_utf8_lossy(&rule.path).into_owned();
-        if let Some(r) = table.resolve(&Request {
-            path: &percent_encode(&path),
-            ..Request::default()
-        }) {
-            assert!(
-                !r.location.bytes().any(|b| b < 0x20 || b == 0x7f),
-                "{:?}",
-                r.location
-            );
-        }
+    for rule in report.rules.iter().filter(|r| !r.prefix) {
+        let path = percent_encode(&rule.path);
+        let req = Request {
+            host: rule.host.as_deref(),
+            path: &path,
+            query: rule.query.as_deref(),
+        };
+        let found = table
+            .find(&req)
+            .unwrap_or_else(|| panic!("{:?} does not resolve", rule.source));
+        assert_eq!(found.key, rule.key(), "{:?}", rule.source);
+        assert_eq!(found.flags, rule.flags, "{:?}", rule.source);
+        let r = table
+            .resolve(&req)
+            .unwrap_or_else(|| panic!("{:?} redirects to itself", rule.source));
+        let want = match &rule.query {
+            Some(q) if rule.flags.preserve_query => {
+                let (before, fragment) = match rule.target.split_once('#') {
+                    Some((b, f)) => (b, Some(f)),
+                    None => (rule.target.as_str(), None),
+                };
+                let sep = if before.contains('?') { '&' } else { '?' };
+                let q = redirects_format::url::encode_query(q);
+                match fragment {
+                    Some(f) => format!("{before}{sep}{q}#{f}"),
+                    None => format!("{before}{sep}{q}"),
+                }
+            }
+            _ => rule.target.clone(),
+        };
+        assert_eq!((r.location.as_str(), r.status), (want.as_str(), rule.status));
+        assert!(
+            r.location.bytes().all(|b| (0x21..0x7f).contains(&b)),
+            "{:?}",
+            r.location
+        );
     }
 }
 
 /// Escapes `%` and non-printable bytes so a normalised path can be sent again.
-fn percent_encode(path: &str) -> String {
+fn percent_encode(path: &[u8]) -> String {
     let mut out = String::new();
-    for b in path.bytes() {
+    for &b in path {
         if b.is_ascii_graphic() && b != b'%' && b != b'?' {
             out.push(b as char);
         } else {

@@ -8,7 +8,9 @@
 //! The path passed to the lookup is the request's path without the query
 //! string (`/a?b=c` looks up `/a`); the query and host are passed alongside.
 //!
-//! The routing is [`route`], written once; two thin entry points wrap it,
+//! The routing is [`redirects_format::route::route`], written once for
+//! this router and native servers (and unit-tested there); this crate
+//! passes it the lookup, and two thin entry points wrap it,
 //! one per WASI version, chosen by a cargo feature (exactly one is on):
 //!
 //! - `wasi-p2` (default): spin-sdk 5.2 `#[http_component]`,
@@ -37,45 +39,21 @@ spin_sdk::wit_bindgen::generate!({
     runtime_path: "spin_sdk::wit_bindgen::rt",
 });
 
-#[cfg(feature = "fused")]
-use fused::{lookup, Request};
-#[cfg(not(feature = "fused"))]
-use redirects::lookup::lookup::{lookup, Request};
+use redirects_format::route::{Answer, NOT_FOUND_BODY};
+use redirects_format::Redirect;
 
-/// The lookup linked in (feature `fused`): the same calls as the
-/// `redirects:lookup/lookup` import, answered by a table that this
-/// module's own Wizer init loads, exactly as `lookup/` does.
+/// The lookup linked in (feature `fused`): the table that this module's own
+/// Wizer init loads, exactly as `lookup/` does, resolving in process.
 #[cfg(feature = "fused")]
 mod fused {
-    use redirects_format::Table;
+    use redirects_format::{Redirect, Request, Table};
     use std::sync::OnceLock;
 
     static TABLE: OnceLock<Table> = OnceLock::new();
 
-    /// The import's `request` record.
-    pub struct Request {
-        pub host: Option<String>,
-        pub path: String,
-        pub query: Option<String>,
-    }
-
-    /// The import's `redirect` record.
-    pub struct Redirect {
-        pub location: String,
-        pub status: u16,
-    }
-
     /// `redirects:lookup/lookup#lookup`, in process.
-    pub fn lookup(req: &Request) -> Option<Redirect> {
-        let r = TABLE.get()?.resolve(&redirects_format::Request {
-            host: req.host.as_deref(),
-            path: &req.path,
-            query: req.query.as_deref(),
-        })?;
-        Some(Redirect {
-            location: r.location,
-            status: r.status.code(),
-        })
+    pub fn lookup(req: Request<'_>) -> Option<Redirect> {
+        TABLE.get()?.resolve(&req)
     }
 
     /// The Wizer init function, as in `lookup/`: loads the table file
@@ -90,56 +68,27 @@ mod fused {
     }
 }
 
-/// The body of a 404.
-pub const NOT_FOUND_BODY: &str = "no redirect for this path\n";
-
-/// What to answer: a redirect (status and `Location`) or, with no
-/// location, a 404 with [`NOT_FOUND_BODY`].
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// `Location` of a redirect.
-    pub location: Option<String>,
+/// The `redirects:lookup/lookup` import, called with the request's parts.
+#[cfg(not(feature = "fused"))]
+fn lookup(req: redirects_format::Request<'_>) -> Option<Redirect> {
+    use redirects::lookup::lookup::{lookup, Request};
+    let r = lookup(&Request {
+        host: req.host.map(str::to_string),
+        path: req.path.to_string(),
+        query: req.query.map(str::to_string),
+    })?;
+    Some(Redirect {
+        location: r.location,
+        status: redirects_format::Status::from_code(r.status)?,
+    })
 }
 
-/// The routing: asks the lookup about a request, given its authority
-/// (`Host`) and its request target (path and query).
-pub fn route(authority: Option<&str>, path_with_query: &str) -> Answer {
-    let (path, query) = split_path_query(path_with_query);
-    let found = lookup(&Request {
-        host: authority.map(|a| host_of(a).to_ascii_lowercase()),
-        path: path.to_string(),
-        query: query.map(str::to_string),
-    });
-    match found {
-        Some(r) => Answer {
-            status: r.status,
-            location: Some(r.location),
-        },
-        None => Answer {
-            status: 404,
-            location: None,
-        },
-    }
-}
+#[cfg(feature = "fused")]
+use fused::lookup;
 
-/// Splits a request target into path and query (without the `?`).
-fn split_path_query(path_with_query: &str) -> (&str, Option<&str>) {
-    match path_with_query.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (path_with_query, None),
-    }
-}
-
-/// The host without its port (`[::1]:3000` -> `[::1]`, `a.com:80` -> `a.com`).
-fn host_of(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        authority
-            .find(']')
-            .map_or(authority, |end| &authority[..=end])
-    } else {
-        authority.split(':').next().unwrap_or(authority)
-    }
+/// The routing, with this router's lookup.
+fn route(authority: Option<&str>, path_with_query: &str) -> Answer {
+    redirects_format::route::route(authority, path_with_query, lookup)
 }
 
 /// WASI 0.2 entry point (spin-sdk 5.2).

@@ -21,6 +21,7 @@ commands:
       --preserve-query       every rule carries the request's query over
       --case-insensitive     match paths regardless of case
       --strict-trailing-slash  /a and /a/ are different paths
+      --report FILE          every error and warning to FILE (the screen shows 20 of each kind)
       --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
       --router R             rust (default: spin-sdk 5.2, WASI 0.2), rust-p3 (spin-sdk 7,
                              WASI 0.3; not for Spin 4), rust-fused (table linked into the
@@ -106,8 +107,13 @@ fn run() -> Result<()> {
             let text = std::fs::read(&opts.rules)
                 .with_context(|| format!("reading {}", opts.rules.display()))?;
             let report = redirects_compiler::check(&opts.rules, &text, &opts.compile);
-            report.errors.iter().for_each(|e| println!("{e}"));
-            report.warnings.iter().for_each(|w| println!("{w}"));
+            print!("{}", report.render(redirects_compiler::SHOWN_PER_KIND));
+            if let Some(path) = &opts.compile.report {
+                report.write_full(path)?;
+                println!("every finding is in {}", path.display());
+            } else if report.is_capped(redirects_compiler::SHOWN_PER_KIND) {
+                println!("(--report FILE writes every finding)");
+            }
             println!("{}", report.summary());
             if !report.errors.is_empty() {
                 std::process::exit(1);
@@ -211,6 +217,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let case_insensitive = take_switch(args, "--case-insensitive");
     let strict_trailing_slash = take_switch(args, "--strict-trailing-slash");
     let no_budget_check = take_switch(args, "--no-budget-check");
+    let report = take_flag(args, "--report")?;
     let router = take_flag(args, "--router")?;
     let rules = match args.first() {
         Some(a) if !a.starts_with('-') => PathBuf::from(args.remove(0)),
@@ -224,6 +231,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     if let Some(r) = router {
         opts.router = pipeline::Router::parse(&r)?;
     }
+    opts.compile.report = report.map(PathBuf::from);
     opts.compile.default_flags.preserve_query = preserve_query;
     opts.compile.table.case_insensitive = case_insensitive;
     opts.compile.table.strict_trailing_slash = strict_trailing_slash;
@@ -245,9 +253,12 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
 
 fn build(tools: &Tools, opts: &BuildOptions) -> Result<()> {
     let report = pipeline::build(tools, opts)?;
-    for w in &report.summary.warnings {
-        eprintln!("{w}");
-    }
+    eprint!(
+        "{}",
+        report
+            .summary
+            .render_warnings(redirects_compiler::SHOWN_PER_KIND)
+    );
     let size = |p: &PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "built {} ({} bytes) from {}: {} rules, {} distinct targets",

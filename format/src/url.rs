@@ -1,0 +1,492 @@
+//! Reading URLs and requests, in one place: how a rule's target, a
+//! `Location` and a request are split into scheme, authority (userinfo,
+//! host, port), path, query and fragment; how paths and hosts are
+//! normalised; how a target's bytes are escaped; and in which order the
+//! hosts of a request are tried. The compiler's checks, [`crate::Table::resolve`]
+//! and the routing ([`crate::route()`]) all use it, so they cannot disagree
+//! on what a URL means.
+//!
+//! # Paths
+//!
+//! A path is normalised in this order (the table's [`TableOptions`] decide
+//! the last two steps):
+//!
+//! 1. `%XX` escapes are decoded to bytes; an invalid escape (a `%` not
+//!    followed by two hex digits) or an escaped NUL makes the path invalid,
+//!    and an invalid request path matches nothing;
+//! 2. empty segments (`//`) and `.` segments are removed and `..` removes
+//!    the segment before it (never going above the root);
+//! 3. a trailing `/` is removed (so `/a/` and `/a` are the same), unless
+//!    the table is built with `strict_trailing_slash`; the root stays `/`;
+//! 4. with `case_insensitive`, the path is lower-cased.
+//!
+//! # Hosts
+//!
+//! A host is lower-cased, without port, userinfo or trailing dot. A request
+//! for `a.b.example.org` tries, in this order ([`host_candidates`]): rules
+//! for `a.b.example.org`, rules for `b.example.org` and then `example.org`
+//! that include subdomains (`*.`), and rules for every host.
+
+use crate::TableOptions;
+
+/// `http://rest` or `https://rest` (any case) split into the scheme as
+/// written and `rest`.
+///
+/// ```
+/// use redirects_format::url::split_scheme;
+/// assert_eq!(split_scheme("HTTPS://a.com/x"), Some(("HTTPS", "a.com/x")));
+/// assert_eq!(split_scheme("/x"), None);
+/// ```
+pub fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    ["http://", "https://"].iter().find_map(|scheme| {
+        url.get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| (&url[..scheme.len() - 3], &url[scheme.len()..]))
+    })
+}
+
+/// What follows `http(s)://` in `url`, if it starts with one.
+pub fn strip_scheme(url: &str) -> Option<&str> {
+    split_scheme(url).map(|(_, rest)| rest)
+}
+
+/// A URL as rule targets and `Location` headers write it: an absolute
+/// `http(s)://authority/path?query#fragment`, or a path on the same host
+/// (`/path?query#fragment`, never `//...`). The parts are slices of the
+/// text as written (nothing decoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Url<'a> {
+    /// `scheme://authority` of an absolute URL; `None` for a path.
+    pub origin: Option<&'a str>,
+    /// The authority (`userinfo@host:port`) of an absolute URL.
+    pub authority: Option<&'a str>,
+    /// The path: starts with `/`, or is empty for an absolute URL without one.
+    pub path: &'a str,
+    /// The query, without `?`.
+    pub query: Option<&'a str>,
+    /// The fragment, without `#`.
+    pub fragment: Option<&'a str>,
+}
+
+impl<'a> Url<'a> {
+    /// Splits a target or `Location`; `None` if it is neither an absolute
+    /// http(s) URL with a non-empty authority nor a path starting with one
+    /// `/`.
+    ///
+    /// ```
+    /// use redirects_format::url::Url;
+    /// let u = Url::parse("https://u@Example.com:8080/a?b#c").unwrap();
+    /// assert_eq!((u.host(), u.path, u.query, u.fragment), (Some("Example.com"), "/a", Some("b"), Some("c")));
+    /// assert_eq!(Url::parse("/a?b").unwrap().origin, None);
+    /// assert_eq!(Url::parse("//evil.com"), None);
+    /// ```
+    pub fn parse(text: &'a str) -> Option<Url<'a>> {
+        let (origin, authority, rest) = match split_scheme(text) {
+            Some((_, after)) => {
+                let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+                if end == 0 {
+                    return None;
+                }
+                let origin_len = text.len() - after.len() + end;
+                (
+                    Some(&text[..origin_len]),
+                    Some(&after[..end]),
+                    &after[end..],
+                )
+            }
+            None if text.starts_with('/') && !text.starts_with("//") => (None, None, text),
+            None => return None,
+        };
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
+            None => (rest, None),
+        };
+        let (path, query) = split_path_query(rest);
+        Some(Url {
+            origin,
+            authority,
+            path,
+            query,
+            fragment,
+        })
+    }
+
+    /// The host as written (without userinfo and port).
+    pub fn host(&self) -> Option<&'a str> {
+        self.authority.map(host_of)
+    }
+
+    /// The path a request for this URL carries (`/` for an empty one).
+    pub fn request_path(&self) -> &'a str {
+        if self.path.is_empty() {
+            "/"
+        } else {
+            self.path
+        }
+    }
+
+    /// Where the path starts in `text` (the string this was parsed from).
+    pub fn path_start(&self) -> usize {
+        self.origin.map_or(0, str::len)
+    }
+}
+
+/// Splits a request target (or a URL without fragment) at the first `?`
+/// into path and query.
+///
+/// ```
+/// use redirects_format::url::split_path_query;
+/// assert_eq!(split_path_query("/a?b=c?d"), ("/a", Some("b=c?d")));
+/// assert_eq!(split_path_query("/a"), ("/a", None));
+/// ```
+pub fn split_path_query(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
+/// The host of an authority, without userinfo or port (`[::1]:3000` ->
+/// `[::1]`, `u@a.com:80` -> `a.com`).
+///
+/// ```
+/// use redirects_format::url::host_of;
+/// assert_eq!(host_of("[::1]:3000"), "[::1]");
+/// assert_eq!(host_of("a.com:80"), "a.com");
+/// assert_eq!(host_of("user:pw@a.com"), "a.com");
+/// ```
+pub fn host_of(authority: &str) -> &str {
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.starts_with('[') {
+        host.find(']').map_or(host, |end| &host[..=end])
+    } else {
+        host.split(':').next().unwrap_or(host)
+    }
+}
+
+/// One host a request is matched under (see [`host_candidates`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostCandidate<'a> {
+    /// The host, empty for rules that apply to every host.
+    pub host: &'a str,
+    /// A parent domain of the request's host: only rules that include
+    /// subdomains (`*.`) apply.
+    pub parent: bool,
+}
+
+/// The hosts a request for the normalised `host` is matched under, in
+/// order: the host itself, its parent domains (for `*.` rules), then every
+/// host (`""`).
+///
+/// ```
+/// use redirects_format::url::host_candidates;
+/// let hosts: Vec<_> = host_candidates(Some("a.b.org")).map(|c| (c.host, c.parent)).collect();
+/// assert_eq!(hosts, [("a.b.org", false), ("b.org", true), ("org", true), ("", false)]);
+/// assert_eq!(host_candidates(None).count(), 1);
+/// ```
+pub fn host_candidates(host: Option<&str>) -> impl Iterator<Item = HostCandidate<'_>> + '_ {
+    let own = host.map(|h| HostCandidate {
+        host: h,
+        parent: false,
+    });
+    let mut rest = host.unwrap_or("");
+    let parents = std::iter::from_fn(move || {
+        let (_, parent) = rest.split_once('.')?;
+        rest = parent;
+        Some(HostCandidate {
+            host: parent,
+            parent: true,
+        })
+    });
+    own.into_iter().chain(parents).chain([HostCandidate {
+        host: "",
+        parent: false,
+    }])
+}
+
+/// Decodes `%XX` escapes. `None` for an invalid escape or an escaped NUL.
+///
+/// ```
+/// use redirects_format::percent_decode;
+/// assert_eq!(percent_decode("/caf%C3%A9").as_deref(), Some("/café".as_bytes()));
+/// assert_eq!(percent_decode("/bad%zz"), None);
+/// ```
+pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hi = hex(*bytes.get(i + 1)?)?;
+            let lo = hex(*bytes.get(i + 2)?)?;
+            let decoded = hi << 4 | lo;
+            if decoded == 0 {
+                return None;
+            }
+            out.push(decoded);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Normalises a path (without its query) as the module docs describe.
+/// `None` if the path does not start with `/` or has an invalid escape.
+///
+/// ```
+/// use redirects_format::{normalize_path, TableOptions};
+/// let o = TableOptions::default();
+/// assert_eq!(normalize_path("/a//b/./c/../d/", o).as_deref(), Some(&b"/a/b/d"[..]));
+/// assert_eq!(normalize_path("/caf%C3%A9", o).as_deref(), Some("/café".as_bytes()));
+/// ```
+pub fn normalize_path(path: &str, opts: TableOptions) -> Option<Vec<u8>> {
+    let out = normalize_path_keep_case(path, opts)?;
+    Some(if opts.case_insensitive {
+        lower_case(out)
+    } else {
+        out
+    })
+}
+
+/// [`normalize_path`] without step 4 (the case is kept whatever the
+/// options say): the request's own bytes, which a splat copies.
+pub(crate) fn normalize_path_keep_case(path: &str, opts: TableOptions) -> Option<Vec<u8>> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let decoded = percent_decode(path)?;
+    let trailing = decoded.len() > 1 && decoded.ends_with(b"/");
+    let mut segments: Vec<&[u8]> = Vec::new();
+    for seg in decoded.split(|&b| b == b'/') {
+        match seg {
+            b"" | b"." => {}
+            b".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = Vec::with_capacity(decoded.len());
+    for seg in &segments {
+        out.push(b'/');
+        out.extend_from_slice(seg);
+    }
+    if out.is_empty() || (trailing && opts.strict_trailing_slash) {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
+/// Lower-cases a normalised path (Unicode when it is UTF-8, ASCII
+/// otherwise). Never adds or removes a `/`.
+pub(crate) fn lower_case(path: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(path) {
+        Ok(s) => s.to_lowercase().into_bytes(),
+        Err(e) => e.into_bytes().to_ascii_lowercase(),
+    }
+}
+
+/// Normalises a host: `%XX` escapes decoded, lower case, without a
+/// trailing dot. `None` if it holds anything but letters, digits, `-`,
+/// `.`, `_` or non-ASCII (IDN) text.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let decoded;
+    let host = if host.contains('%') {
+        decoded = String::from_utf8(percent_decode(host)?).ok()?;
+        &decoded
+    } else {
+        host
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    ok.then(|| host.to_lowercase())
+}
+
+/// Whether a byte may stand as is in a URI (RFC 3986: unreserved,
+/// reserved, and `%` when it starts a valid escape).
+fn allowed_in_uri(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b)
+}
+
+/// Escapes a rule's target so it is a valid URI: every byte that may not
+/// stand in one (non-ASCII, `"`, `<`, `>`, `\`, `^`, `` ` ``, `{`, `|`,
+/// `}`, a `%` that does not start a valid escape...) becomes `%XX`
+/// (uppercase hex); valid escapes are kept as written.
+///
+/// ```
+/// use redirects_format::url::escape_target;
+/// assert_eq!(escape_target("/t/café/x"), "/t/caf%C3%A9/x");
+/// assert_eq!(escape_target("/a%20b/100%/{x}"), "/a%20b/100%25/%7Bx%7D");
+/// ```
+pub fn escape_target(target: &str) -> String {
+    let bytes = target.as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let valid_escape = b == b'%'
+            && bytes.get(i + 1).copied().and_then(hex).is_some()
+            && bytes.get(i + 2).copied().and_then(hex).is_some();
+        if valid_escape || (b != b'%' && allowed_in_uri(b)) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes every byte that may not stand in a URL path as is, so a
+/// `Location` built from request bytes never carries CR, LF, spaces or
+/// anything else a header must not hold (nor `?` or `#`).
+pub fn encode_path(bytes: &[u8]) -> String {
+    encode(bytes, |b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+    })
+}
+
+/// Like [`encode_path`] for a query: keeps `?`, `=` and `&`, and `%` (the
+/// query is passed on still encoded).
+pub fn encode_query(query: &str) -> String {
+    encode(query.as_bytes(), |b| {
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+    })
+}
+
+fn encode(bytes: &[u8], keep: impl Fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if keep(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(p: &str) -> Option<String> {
+        normalize_path(p, TableOptions::default()).map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn normalisation_table() {
+        let cases = [
+            ("/", Some("/")),
+            ("/a", Some("/a")),
+            ("/a/", Some("/a")),
+            ("//a///b//", Some("/a/b")),
+            ("/a/./b", Some("/a/b")),
+            ("/a/../b", Some("/b")),
+            ("/../../a", Some("/a")),
+            ("/a/..", Some("/")),
+            ("/a%20b", Some("/a b")),
+            ("/a%2fb", Some("/a/b")),
+            ("/%2e%2e/x", Some("/x")),
+            ("/%E2%82%AC", Some("/€")),
+            ("/A/B", Some("/A/B")),
+            ("/%", None),
+            ("/%4", None),
+            ("/%g0", None),
+            ("/a%00b", None),
+            ("a", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(norm(input).as_deref(), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn options_change_slash_and_case() {
+        let strict = TableOptions {
+            strict_trailing_slash: true,
+            ..TableOptions::default()
+        };
+        assert_eq!(normalize_path("/a/", strict).unwrap(), b"/a/");
+        assert_eq!(normalize_path("/a//", strict).unwrap(), b"/a/");
+        assert_eq!(normalize_path("/", strict).unwrap(), b"/");
+        let ci = TableOptions {
+            case_insensitive: true,
+            ..TableOptions::default()
+        };
+        assert_eq!(
+            normalize_path("/ABC/Ünï", ci).unwrap(),
+            "/abc/ünï".as_bytes()
+        );
+        assert_eq!(normalize_path("/A%FF", ci).unwrap(), b"/a\xff");
+        assert_eq!(normalize_path_keep_case("/A/./B/", ci).unwrap(), b"/A/B");
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            normalize_host("Example.COM.").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(normalize_host("bücher.de").as_deref(), Some("bücher.de"));
+        assert_eq!(
+            normalize_host("B%C3%BCcher.de").as_deref(),
+            Some("bücher.de")
+        );
+        for bad in ["", "a b", "a/b", "a:80", "a@b", ".", "a%2Fb", "a%zz"] {
+            assert_eq!(normalize_host(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls_split() {
+        let u = Url::parse("HTTP://a.com").unwrap();
+        assert_eq!(
+            (u.origin, u.host(), u.path, u.request_path()),
+            (Some("HTTP://a.com"), Some("a.com"), "", "/")
+        );
+        let u = Url::parse("https://[::1]:8080?q#f").unwrap();
+        assert_eq!(
+            (u.host(), u.path, u.query, u.fragment),
+            (Some("[::1]"), "", Some("q"), Some("f"))
+        );
+        let text = "https://a.com/p/:splat?x=:splat";
+        let u = Url::parse(text).unwrap();
+        assert_eq!(&text[u.path_start()..], "/p/:splat?x=:splat");
+        for bad in ["", "a", "//a", "https://", "https:///x", "ftp://a/b"] {
+            assert_eq!(Url::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn targets_are_escaped_once() {
+        let cases = [
+            ("/plain/a-b_c.d~e", "/plain/a-b_c.d~e"),
+            ("/t/café/x", "/t/caf%C3%A9/x"),
+            ("/t/caf%c3%a9", "/t/caf%c3%a9"),
+            ("https://a.com/x?q=a|b#c^", "https://a.com/x?q=a%7Cb#c%5E"),
+            ("/%", "/%25"),
+            ("/%4", "/%254"),
+            ("/\"<>\\`", "/%22%3C%3E%5C%60"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(escape_target(target), want, "{target:?}");
+            assert_eq!(escape_target(want), want, "idempotent: {want:?}");
+        }
+    }
+}
