@@ -352,7 +352,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     build_fused.out = dir.join("fused/redirects.wasm");
     build_fused.work_dir = dir.join("fused/work");
     let report_fused = pipeline::build(tools, &build_fused)?;
-    let hello = hello_world(tools, &dir)?;
+    let hello = hello_world(&dir)?;
 
     let probe = crate::gen::encode(&rules[rules.len() / 2].source);
     let mut paths: Vec<String> = Vec::new();
@@ -555,11 +555,15 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
 
 /// Builds `hello/` (the floor: no lookup) like the router: wasm32-wasip1
 /// core module + preview1 proxy adapter.
-fn hello_world(tools: &Tools, dir: &Path) -> Result<std::path::PathBuf> {
+fn hello_world(dir: &Path) -> Result<std::path::PathBuf> {
     tools::run(pipeline::cargo_build_wasm().args(["-p", "redirects-hello"]))?;
-    let core = crate::target_dir().join("wasm32-wasip1/release/redirects_hello.wasm");
+    let core = crate::target_dir().join("wasm32-wasip1/wasm/redirects_hello.wasm");
     let out = dir.join("hello.wasm");
-    pipeline::componentize(tools, &core, &pipeline::proxy_adapter(dir)?, &out)?;
+    let component = redirects::artifact::componentize(
+        &std::fs::read(&core)?,
+        redirects::modules::PROXY_ADAPTER,
+    )?;
+    std::fs::write(&out, component)?;
     Ok(out)
 }
 
@@ -567,7 +571,7 @@ fn hello_world(tools: &Tools, dir: &Path) -> Result<std::path::PathBuf> {
 fn chart(figures: &[Figures]) -> Result<()> {
     let python = tools::tools_dir().join("venv/bin/python");
     if tools::output(Command::new(&python).args(["-c", "import matplotlib"])).is_err() {
-        tools::pip_install(&tools::tools_dir(), "matplotlib==3.9.2")?;
+        tools::pip_install(&tools::tools_dir(), &["matplotlib==3.9.2"])?;
     }
     let names: Vec<String> = figures.iter().map(|f| format!("{:?}", f.name)).collect();
     let hey: Vec<String> = figures

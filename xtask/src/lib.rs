@@ -6,17 +6,14 @@
 //! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
 //!   `composed/redirects.wasm`.
 //! - [`bench`]: ours against nginx `map`, side by side.
-//! - [`budget`]: the Akamai Functions size and memory budget check.
 //! - [`coldstart`]: time to first response, with and without precompiling.
 //! - [`gen`]: the deterministic generator of realistic rules.
 //! - [`host`]: the lookup component in Node via `jco transpile`.
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
 //! - [`soak`]: a bounded load run with wrk, sampled for correctness.
-//! - [`stub`]: the trapping WASI stub that replaces the lookup's adapter.
 
 pub mod bench;
-pub mod budget;
 pub mod coldstart;
 pub mod fuzz;
 pub mod gen;
@@ -24,7 +21,6 @@ pub mod host;
 pub mod pipeline;
 pub mod server;
 pub mod soak;
-pub mod stub;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ const HELP: &str = "\
 usage: ./x <command> [options]      (./x runs `cargo xtask`)
 
 commands:
-  setup                    install the pinned tools (wasmtime, wac, wasm-tools, wizer)
+  setup                    install the pinned dev tools (wasmtime, wac, wasm-tools, componentize-py)
                            into $REDIRECTS_TOOLS (default ~/.cache/redirects-tools)
   build [RULES]            rules -> composed/redirects.wasm (default RULES:
                            $REDIRECTS_RULES, else examples/rules.txt)
@@ -296,7 +296,8 @@ fn test() -> Result<()> {
         let mut args = vec![
             "clippy",
             "--quiet",
-            "--release",
+            "--profile",
+            "wasm",
             "--target",
             "wasm32-wasip1",
         ];

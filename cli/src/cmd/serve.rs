@@ -1,0 +1,213 @@
+//! `redirects serve [RULES | APP.wasm]`: serves with the embedded wasmtime,
+//! and reloads without downtime on SIGHUP or when the file changes.
+
+use super::RuleOptions;
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use redirects::serve::component::{self, App, ComponentOptions};
+use redirects::serve::native::LookupService;
+use redirects::serve::{self as serving, Loaded, Source};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+pub use redirects::progress::Progress;
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum EngineArg {
+    /// A lean HTTP/1.1 server calling the lookup component (fastest).
+    Native,
+    /// The composed component under wasmtime-wasi-http, as Spin runs it.
+    Component,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A rules file (built in memory) or a component built by `redirects
+    /// build` (`*.wasm`).
+    #[arg(default_value = "redirects.wasm")]
+    source: PathBuf,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// `native`: the lookup component behind a lean HTTP/1.1 server (a
+    /// worker per core); `component`: the composed component as Spin and
+    /// Akamai Functions run it.
+    #[arg(long, value_enum, default_value = "native")]
+    engine: EngineArg,
+    /// `--engine component`: one instance per request (as Spin and Akamai
+    /// Functions run it) instead of reusing instances.
+    #[arg(long)]
+    per_request: bool,
+    /// `--engine native`: worker threads [default: one per core].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Do not reload when the file changes (SIGHUP still reloads).
+    #[arg(long)]
+    no_watch: bool,
+    #[command(flatten)]
+    rule_options: RuleOptions,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let source = Source {
+        path: args.source.clone(),
+        compile: args.rule_options.options(),
+    };
+    let want_composed = args.engine == EngineArg::Component;
+    let t = Instant::now();
+    let progress = Progress::for_rules(&source.path);
+    progress.step("building");
+    let loaded = source.load(want_composed);
+    progress.finish();
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => return Ok(report_build_error(&e)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.engine {
+        EngineArg::Native => {
+            let engine = redirects::lookup::engine()?;
+            let service = native_service(&engine, &loaded)?;
+            let workers = args
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let server = redirects_server::Server::bind(args.addr, workers, service)
+                .with_context(|| format!("listening on {}", args.addr))?;
+            announce(&args, server.local_addr(), &loaded, t);
+            let swapper = server.swapper();
+            let reloader = reloader(source.clone(), false, move |loaded| {
+                let service = native_service(&engine, &loaded)?;
+                swapper.swap(service);
+                Ok(())
+            });
+            std::thread::spawn(move || {
+                if let Err(e) = server.run() {
+                    eprintln!("error: {e}");
+                    std::process::exit(2);
+                }
+            });
+            runtime.block_on(watch(&args, reloader))?;
+        }
+        EngineArg::Component => {
+            let engine = component::engine()?;
+            let app = component_app(&engine, &loaded)?;
+            let current: component::Current = Arc::new(RwLock::new(app));
+            let opts = ComponentOptions {
+                per_request: args.per_request,
+                ..ComponentOptions::default()
+            };
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(args.addr))
+                .with_context(|| format!("listening on {}", args.addr))?;
+            announce(&args, listener.local_addr()?, &loaded, t);
+            let swap_into = current.clone();
+            let reloader = reloader(source.clone(), true, move |loaded| {
+                let app = component_app(&engine, &loaded)?;
+                *swap_into.write().unwrap_or_else(|e| e.into_inner()) = app;
+                Ok(())
+            });
+            runtime.spawn(component::serve(listener, current, opts));
+            runtime.block_on(watch(&args, reloader))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn native_service(
+    engine: &wasmtime::Engine,
+    loaded: &Loaded,
+) -> Result<Arc<dyn redirects_server::Service>> {
+    let pre = redirects::lookup::LookupPre::new(engine, &loaded.lookup)?;
+    // Instantiate once now, so a broken artifact fails the load, not a worker.
+    pre.instantiate()?;
+    Ok(Arc::new(LookupService::new(pre)))
+}
+
+fn component_app(engine: &wasmtime::Engine, loaded: &Loaded) -> Result<Arc<App>> {
+    let composed = loaded
+        .composed
+        .as_deref()
+        .context("no composed component was built")?;
+    Ok(Arc::new(App::new(engine, composed)?))
+}
+
+fn announce(args: &ServeArgs, addr: SocketAddr, loaded: &Loaded, t: Instant) {
+    let rules = loaded
+        .rules
+        .map_or_else(String::new, |n| format!("{n} rules, "));
+    eprintln!(
+        "serving {} ({rules}engine {:?}) on http://{addr} after {} ms; SIGHUP{} reloads",
+        args.source.display(),
+        args.engine,
+        t.elapsed().as_millis(),
+        if args.no_watch {
+            ""
+        } else {
+            " or a change to the file"
+        },
+    );
+}
+
+/// A reload: loads the source again on a thread of its own (a big rule
+/// set takes seconds) and hands it to `apply`; one at a time; a failure
+/// keeps the running version and says why.
+fn reloader(
+    source: Source,
+    composed: bool,
+    apply: impl Fn(Loaded) -> Result<()> + Send + Sync + 'static,
+) -> impl FnMut() {
+    let busy = Arc::new(AtomicBool::new(false));
+    let apply = Arc::new(apply);
+    move || {
+        if busy.swap(true, Ordering::AcqRel) {
+            eprintln!("a reload is under way; this change is picked up when the file changes again or on SIGHUP");
+            return;
+        }
+        let (source, apply, busy) = (source.clone(), apply.clone(), busy.clone());
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            match source.load(composed).and_then(|loaded| apply(loaded)) {
+                Ok(()) => eprintln!(
+                    "reloaded {} in {} ms",
+                    source.path.display(),
+                    t.elapsed().as_millis()
+                ),
+                Err(e) => eprintln!("reload failed, still serving the previous version: {e:#}"),
+            }
+            busy.store(false, Ordering::Release);
+        });
+    }
+}
+
+async fn watch(args: &ServeArgs, reload: impl FnMut()) -> Result<()> {
+    if args.no_watch {
+        serving::watch(
+            std::path::Path::new("/nonexistent/redirects-no-watch"),
+            reload,
+        )
+        .await
+    } else {
+        serving::watch(&args.source, reload).await
+    }
+}
+
+/// Prints a failed build or load: rule errors as they are (exit 1),
+/// anything else as an error (exit 2).
+pub fn report_build_error(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<redirects_compiler::CompileError>() {
+        Some(rules @ redirects_compiler::CompileError::Rules(_)) => {
+            eprintln!("{rules}");
+            ExitCode::from(1)
+        }
+        _ => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
