@@ -128,3 +128,80 @@ impl Lookup {
 pub fn engine() -> Result<Engine> {
     Ok(Engine::new(&wasmtime::Config::new())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a lookup component from rules text, in process.
+    fn component(rules: &str) -> Vec<u8> {
+        let dir =
+            std::env::temp_dir().join(format!("redirects-lookup-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (src, table) = (dir.join("rules.txt"), dir.join("rules.bin"));
+        std::fs::write(&src, rules).unwrap();
+        redirects_compiler::compile(&src, &table, &redirects_compiler::Options::default()).unwrap();
+        let wizened = crate::artifact::wizer(crate::modules::LOOKUP_CORE, &table).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::artifact::lookup_component(&wizened).unwrap()
+    }
+
+    fn request(host: Option<&str>, path: &str, query: Option<&str>) -> Request {
+        Request {
+            host: host.map(str::to_string),
+            path: path.to_string(),
+            query: query.map(str::to_string),
+        }
+    }
+
+    /// One instance answers thousands of mixed requests (hits, misses,
+    /// splats, queries, hosts, invalid escapes, long paths) exactly as a
+    /// fresh instance answers each of them: a call leaves nothing behind.
+    #[test]
+    fn reuse_is_safe() {
+        let mut rules = String::new();
+        for i in 0..500 {
+            rules.push_str(&format!("/p{i} /t{i}\n"));
+        }
+        rules.push_str("/docs/* /manual/:splat\n/keep /kept?x=1 308 preserve-query\n");
+        rules.push_str("https://shop.example.com/sale /deals 307\n/q?v=2 /v2 302\n");
+        let engine = engine().unwrap();
+        let pre = LookupPre::new(&engine, &component(&rules)).unwrap();
+        let mut reused = pre.instantiate().unwrap();
+        assert_eq!(reused.rule_count().unwrap(), 504);
+        let long = format!("/docs/{}", "x".repeat(6000));
+        let mut requests = Vec::new();
+        for i in 0..600 {
+            requests.push(request(None, &format!("/p{i}"), None));
+            requests.push(request(Some("shop.example.com"), "/sale", Some("a=b")));
+            requests.push(request(None, &format!("/docs/{i}/%41"), Some("z")));
+            requests.push(request(None, "/keep", Some(&format!("n={i}"))));
+            requests.push(request(None, "/q", Some("v=2")));
+            requests.push(request(None, "/caf%C3%A", None));
+        }
+        requests.push(request(None, &long, None));
+        let mut answers = Vec::new();
+        for req in &requests {
+            answers.push(reused.lookup(req.clone()).unwrap());
+        }
+        // Every 37th request on a fresh instance: the same answer.
+        for (req, answer) in requests.iter().zip(&answers).step_by(37) {
+            let fresh = pre.instantiate().unwrap().lookup(req.clone()).unwrap();
+            assert_eq!(&fresh, answer, "{req:?}");
+        }
+        assert_eq!(
+            answers[0],
+            Some(Redirect {
+                location: "/t0".into(),
+                status: 301
+            })
+        );
+        assert_eq!(answers[5], None);
+        assert_eq!(
+            answers[3].as_ref().map(|r| r.location.as_str()),
+            Some("/kept?x=1&n=0")
+        );
+        // And the instance still answers the first request the same way.
+        assert_eq!(reused.lookup(requests[0].clone()).unwrap(), answers[0]);
+    }
+}

@@ -13,26 +13,23 @@ usage: ./x <command> [options]      (./x runs `cargo xtask`)
 commands:
   setup                    install the pinned dev tools (wasmtime, wac, wasm-tools, componentize-py)
                            into $REDIRECTS_TOOLS (default ~/.cache/redirects-tools)
-  build [RULES]            rules -> composed/redirects.wasm (default RULES:
-                           $REDIRECTS_RULES, else examples/rules.txt)
-      --out FILE             write the composed component here instead
-      --default-status N     status for rules that name none (default 301)
-      --format F             text, csv or netlify (default: from the file name)
-      --preserve-query       every rule carries the request's query over
-      --case-insensitive     match paths regardless of case
-      --strict-trailing-slash  /a and /a/ are different paths
-      --report FILE          every error and warning to FILE (the screen shows 20 of each kind)
-      --no-budget-check      allow more than Akamai Functions' 50 MiB app / 128 MiB memory
-      --router R             rust (default: spin-sdk 5.2, WASI 0.2), rust-p3 (spin-sdk 7,
-                             WASI 0.3; not for Spin 4), rust-fused (table linked into the
-                             router: one module, for per-request hosts) or python
-  check [RULES]            report errors, warnings and a summary; build nothing
-  serve [RULES]            build, then serve with `wasmtime serve`
+  build [RULES] [OPTIONS]  `redirects build` (the product CLI, built first) with this
+                           checkout's defaults: RULES $REDIRECTS_RULES, else examples/rules.txt;
+                           -o composed/redirects.wasm (the file spin.toml serves)
+  check [RULES] [OPTIONS]  `redirects check`
+  serve [RULES] [OPTIONS]  `redirects serve` (native engine; --engine component as Spin runs it)
+  check-urls [FILE]        `redirects check-urls --app composed/redirects.wasm`
+                           (`redirects help <command>` lists the options)
+  build|serve --router R   development variants through the dev pipeline, written to
+                           target/variants/R/redirects.wasm and served with `wasmtime serve`:
+                           rust-p3 (spin-sdk 7, WASI 0.3; not for Spin 4), rust-fused (table
+                           linked into the router), python (componentize-py)
+      --out FILE             write the variant here instead
       --addr HOST:PORT       listen address (default 127.0.0.1:3000)
-  test                     setup, then fmt check, clippy -D warnings, and every test
-  check-urls [FILE]        answer a list of URLs (file or stdin) with composed/lookup.wasm
-                           in Node (jco), printing status, Location and URL
+      (and the rules options of `redirects build`)
+  check-urls-node [FILE]   the same check in Node (jco): a non-Spin host of lookup.wasm
       --fail-on-404          exit 1 if any URL has no rule
+  test                     setup, then fmt check, clippy -D warnings, and every test
   fuzz                     run every fuzz target (cargo-fuzz, pinned nightly)
       --seconds N            per target (default 60)
       --target T             only this target
@@ -77,6 +74,9 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
+        "build" | "serve" | "check" | "check-urls" if !args.iter().any(|a| a == "--router") => {
+            Err(product(&command, args))
+        }
         "build" => {
             let opts = build_options(&mut args)?;
             no_more(&args)?;
@@ -89,7 +89,7 @@ fn run() -> Result<()> {
             let tools = Tools::ensure()?;
             build(&tools, &opts)?;
             eprintln!(
-                "serving {} on http://{addr}/ (Ctrl-C stops)",
+                "serving {} on http://{addr}/ with wasmtime serve (Ctrl-C stops)",
                 opts.out.display()
             );
             let err = exec(
@@ -101,30 +101,12 @@ fn run() -> Result<()> {
             );
             Err(err)
         }
-        "check" => {
-            let opts = build_options(&mut args)?;
-            no_more(&args)?;
-            let text = std::fs::read(&opts.rules)
-                .with_context(|| format!("reading {}", opts.rules.display()))?;
-            let report = redirects_compiler::check(&opts.rules, &text, &opts.compile);
-            print!("{}", report.render(redirects_compiler::SHOWN_PER_KIND));
-            if let Some(path) = &opts.compile.report {
-                report.write_full(path)?;
-                println!("every finding is in {}", path.display());
-            } else if report.is_capped(redirects_compiler::SHOWN_PER_KIND) {
-                println!("(--report FILE writes every finding)");
-            }
-            println!("{}", report.summary());
-            if !report.errors.is_empty() {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        "check" | "check-urls" => bail!("`{command}` takes no --router"),
         "test" => {
             no_more(&args)?;
             test()
         }
-        "check-urls" => {
+        "check-urls-node" => {
             let fail = take_switch(&mut args, "--fail-on-404");
             let input = if args.is_empty() {
                 "-".to_string()
@@ -209,6 +191,42 @@ fn run() -> Result<()> {
     }
 }
 
+/// `./x build|serve|check|check-urls` without `--router`: builds the
+/// `redirects` binary (cargo skips it when nothing changed) and runs it
+/// with this checkout's defaults: the rules `$REDIRECTS_RULES` or
+/// `examples/rules.txt`, the artifact `composed/redirects.wasm` (the file
+/// `spin.toml` serves).
+fn product(command: &str, mut args: Vec<String>) -> anyhow::Error {
+    if let Err(e) =
+        tools::run(xtask::cargo().args(["build", "--quiet", "--release", "-p", "redirects-cli"]))
+    {
+        return e;
+    }
+    let bin = match xtask::server::redirects_binary() {
+        Ok(bin) => bin,
+        Err(e) => return e,
+    };
+    let root = xtask::workspace_root();
+    let composed = root.join("composed/redirects.wasm");
+    if command == "check-urls" {
+        if !args.iter().any(|a| a == "--app") {
+            args.push("--app".into());
+            args.push(composed.to_string_lossy().into_owned());
+        }
+    } else {
+        if args.first().is_none_or(|a| a.starts_with('-')) {
+            let rules = std::env::var_os("REDIRECTS_RULES")
+                .map_or_else(xtask::example_rules, PathBuf::from);
+            args.insert(0, rules.to_string_lossy().into_owned());
+        }
+        if command == "build" && !args.iter().any(|a| a == "-o" || a == "--out") {
+            args.push("-o".into());
+            args.push(composed.to_string_lossy().into_owned());
+        }
+    }
+    exec(Command::new(bin).arg(command).args(args))
+}
+
 fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     let out = take_flag(args, "--out")?;
     let status = take_flag(args, "--default-status")?;
@@ -224,13 +242,20 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
         _ => std::env::var_os("REDIRECTS_RULES").map_or_else(xtask::example_rules, PathBuf::from),
     };
     let mut opts = BuildOptions::new(rules);
-    if let Some(out) = out {
-        opts.out = PathBuf::from(out);
-    }
-    opts.budget_check = !no_budget_check;
     if let Some(r) = router {
         opts.router = pipeline::Router::parse(&r)?;
     }
+    // A variant router never replaces the default artifact (the file
+    // spin.toml and the Deploy section ship): it goes under target/.
+    opts.out = match out {
+        Some(out) => PathBuf::from(out),
+        None => xtask::target_dir()
+            .join("variants")
+            .join(opts.router.name())
+            .join("redirects.wasm"),
+    };
+    opts.work_dir = opts.out.with_extension("work");
+    opts.budget_check = !no_budget_check;
     opts.compile.report = report.map(PathBuf::from);
     opts.compile.default_flags.preserve_query = preserve_query;
     opts.compile.table.case_insensitive = case_insensitive;
@@ -334,6 +359,8 @@ fn test() -> Result<()> {
         "--target-dir",
         &p3_dir,
     ])?;
+    // The e2e tests run the product binary as users do.
+    cargo(&["build", "--quiet", "--release", "-p", "redirects-cli"])?;
     // Forward cargo's output and close with one total line for CI.
     let mut child = xtask::cargo()
         .args(["test", "--release"])
@@ -415,5 +442,5 @@ fn no_more(args: &[String]) -> Result<()> {
 #[cfg(unix)]
 fn exec(cmd: &mut Command) -> anyhow::Error {
     use std::os::unix::process::CommandExt;
-    anyhow::Error::new(cmd.exec()).context("cannot start wasmtime")
+    anyhow::Error::new(cmd.exec()).context(format!("cannot start {:?}", cmd.get_program()))
 }

@@ -1,4 +1,4 @@
-//! Running the composed component under `wasmtime serve` on 127.0.0.1, and
+//! Running a server on 127.0.0.1 (`wasmtime serve` or `redirects serve`), and
 //! a minimal HTTP/1.1 client that sends request targets byte for byte (so
 //! tests can send what real clients would never build).
 
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A `wasmtime serve` process; killed when dropped.
+/// A server process; killed when dropped.
 pub struct Server {
     child: Child,
     /// The address it listens on.
@@ -28,22 +28,40 @@ impl Server {
     /// Like [`Server::start`], with these `wasmtime serve` options instead.
     pub fn start_with(tools: &Tools, options: &[&str], component: &Path) -> Result<Server> {
         let addr = free_port()?;
-        let child = Command::new(&tools.wasmtime)
-            .args(crate::serve_args(&addr.to_string()))
+        let mut cmd = Command::new(&tools.wasmtime);
+        cmd.args(crate::serve_args(&addr.to_string()))
             .args(options)
-            .arg(component)
+            .arg(component);
+        Server::spawn(cmd, addr, "wasmtime serve")
+    }
+
+    /// `redirects serve SOURCE --addr A` with these options (the product's
+    /// own server; see [`redirects_binary`]).
+    pub fn start_redirects(options: &[&str], source: &Path) -> Result<Server> {
+        let addr = free_port()?;
+        let mut cmd = Command::new(redirects_binary()?);
+        cmd.arg("serve")
+            .arg(source)
+            .arg("--addr")
+            .arg(addr.to_string())
+            .args(options);
+        Server::spawn(cmd, addr, "redirects serve")
+    }
+
+    fn spawn(mut cmd: Command, addr: SocketAddr, what: &str) -> Result<Server> {
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("starting wasmtime serve")?;
+            .with_context(|| format!("starting {what}"))?;
         let mut server = Server { child, addr };
         let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(addr).is_err() {
             if let Some(status) = server.child.try_wait()? {
-                bail!("wasmtime serve exited before listening: {status}");
+                bail!("{what} exited before listening: {status}");
             }
             if Instant::now() > deadline {
-                bail!("wasmtime serve did not listen on {addr} within 120 s");
+                bail!("{what} did not listen on {addr} within 120 s");
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -53,6 +71,15 @@ impl Server {
     /// The server's resident memory in KiB (Linux `/proc`), if readable.
     pub fn rss_kib(&self) -> Option<u64> {
         rss_kib(self.child.id())
+    }
+
+    /// Sends a signal to the server (`kill -SIG PID`).
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        crate::tools::run(
+            Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(self.child.id().to_string()),
+        )
     }
 
     /// The server's process id.
@@ -95,7 +122,21 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn free_port() -> Result<SocketAddr> {
+/// The `redirects` binary of this workspace (`target/release/redirects`),
+/// which `./x test` builds before the tests.
+pub fn redirects_binary() -> Result<std::path::PathBuf> {
+    let bin = crate::target_dir().join("release/redirects");
+    if !bin.exists() {
+        bail!(
+            "{} is missing: run `cargo build --release -p redirects-cli` (./x test does)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?)
 }

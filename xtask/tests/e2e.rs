@@ -53,6 +53,32 @@ fn serve(router: Router, report: &BuildReport, per_request: bool) -> Server {
     Server::start_with(tools(), &options, &report.composed).unwrap()
 }
 
+/// The product's two engines (`redirects serve --engine ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    /// The lean HTTP/1.1 server calling the lookup component.
+    Native,
+    /// The composed component under wasmtime-wasi-http.
+    Component,
+}
+
+/// `redirects serve APP --engine E` (no file watching), one instance per
+/// request when asked (component engine).
+fn serve_engine(engine: Engine, app: &Path, per_request: bool) -> Server {
+    let mut options = vec![
+        "--engine",
+        match engine {
+            Engine::Native => "native",
+            Engine::Component => "component",
+        },
+        "--no-watch",
+    ];
+    if per_request {
+        options.push("--per-request");
+    }
+    Server::start_redirects(&options, app).unwrap()
+}
+
 /// One request and what must come back: (Host header or "" for the
 /// server's address, request target, status, Location).
 type Case = (&'static str, &'static str, u16, Option<&'static str>);
@@ -136,6 +162,16 @@ fn fixture_rules_redirect_over_http() {
 }
 
 #[test]
+fn native_engine_passes_the_fixture_rules() {
+    fixture_rules_against(&serve_engine(Engine::Native, &basic().composed, false));
+}
+
+#[test]
+fn component_engine_passes_the_fixture_rules() {
+    fixture_rules_against(&serve_engine(Engine::Component, &basic().composed, false));
+}
+
+#[test]
 fn wasi_p3_router_passes_the_fixture_rules() {
     let report = build_with(Router::RustP3, "basic", fixture("basic.txt"));
     fixture_rules_over_http(Router::RustP3, &report);
@@ -160,10 +196,13 @@ fn python_router_passes_the_fixture_rules() {
 }
 
 fn fixture_rules_over_http(router: Router, report: &BuildReport) {
-    let server = serve(router, report, false);
+    assert_eq!(report.summary.rules, rules_of(&fixture("basic.txt")).len());
+    fixture_rules_against(&serve(router, report, false));
+}
+
+fn fixture_rules_against(server: &Server) {
     let rules = rules_of(&fixture("basic.txt"));
-    assert_eq!(report.summary.rules, rules.len());
-    assert_every_rule_redirects(&server, &rules);
+    assert_every_rule_redirects(server, &rules);
 
     // The query string is not part of the match; the rule's target is used as is.
     let r = server.get("/old?utm_source=mail&x=1").unwrap();
@@ -388,70 +427,56 @@ fn lookup_component_answers_without_the_router() {
     );
 }
 
-const MATCHING: &[Case] = &[
-    // Exact paths, status codes, the query ignored unless a rule names it.
-    ("", "/old", 301, Some("/new")),
-    ("", "/old?utm_source=x", 301, Some("/new")),
-    ("", "/old?v=2", 302, Some("/new-v2")),
-    ("", "/keep?a=b", 308, Some("/kept?x=1&a=b")),
-    ("", "/keep", 308, Some("/kept?x=1")),
-    ("", "/see", 303, Some("/other")),
-    // Normalisation: trailing slash, `//`, dot segments, escapes.
-    ("", "/old/", 301, Some("/new")),
-    ("", "//old", 301, Some("/new")),
-    ("", "/x/../old", 301, Some("/new")),
-    ("", "/%2e%2e/old", 301, Some("/new")),
-    ("", "/caf%C3%A9", 301, Some("/coffee")),
-    ("", "/caf%c3%a9/", 301, Some("/coffee")),
-    ("", "/caf%C3%A", 404, None),
-    ("", "/space%20here", 301, Some("/no-space")),
-    // Case-sensitive by default.
-    ("", "/Case", 301, Some("/case-target")),
-    ("", "/case", 404, None),
-    ("", "/OLD", 404, None),
-    // Prefix rules: longest prefix wins, exact beats prefix, splat and suffix.
-    ("", "/docs", 301, Some("/manual/")),
-    ("", "/docs/a/b", 301, Some("/manual/a/b")),
-    ("", "/docs/a/b?q=1", 301, Some("/manual/a/b")),
-    ("", "/docs/v1/x", 302, Some("/legacy")),
-    ("", "/docs/v10", 301, Some("/manual/v10")),
-    ("", "/docs/intro", 308, Some("/start")),
-    ("", "/docsx", 404, None),
-    ("", "/docs/a%0D%0Ab", 301, Some("/manual/a%0D%0Ab")),
-    (
-        "",
-        "/blog/2020/post",
-        301,
-        Some("https://blog.example.com/2020/post"),
-    ),
-    // Hosts: exact host, subdomains when asked, every host otherwise.
-    ("shop.example.com", "/sale", 307, Some("/deals")),
-    ("SHOP.example.com:8080", "/sale", 307, Some("/deals")),
-    ("other.example.com", "/sale", 404, None),
-    ("example.org", "/x", 301, Some("/org-x")),
-    ("a.b.example.org", "/x", 301, Some("/org-x")),
-    ("notexample.org", "/x", 404, None),
-    (
-        "old.example.net",
-        "/any/path?q=1",
-        308,
-        Some("https://new.example.net/any/path?q=1"),
-    ),
-    (
-        "old.example.net",
-        "/",
-        308,
-        Some("https://new.example.net/"),
-    ),
-    ("shop.example.com", "/old", 301, Some("/new")),
-    // Loop safety: a target equal to the request never redirects.
-    ("", "/loop/a", 404, None),
-    ("", "/nothing", 404, None),
-];
+/// The matching cases, from `tests/fixtures/matching-cases.txt` (the one
+/// list the compiler's unit tests and the README table use too): host ("-"
+/// for none), target, status, Location.
+fn matching_cases() -> Vec<Case> {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    let text = TEXT.get_or_init(|| std::fs::read_to_string(fixture("matching-cases.txt")).unwrap());
+    let cases: Vec<Case> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&'static str> = l.split('\t').collect();
+            assert!(f.len() == 3 || f.len() == 4, "bad case line {l:?}");
+            (
+                if f[0] == "-" { "" } else { f[0] },
+                f[1],
+                f[2].parse().expect("a status"),
+                f.get(3).copied(),
+            )
+        })
+        .collect();
+    assert!(cases.len() > 30, "the cases file was read");
+    cases
+}
 
 #[test]
 fn matching_rules_over_http() {
     matching_over_http(Router::Rust);
+}
+
+#[test]
+fn native_engine_passes_the_matching_table() {
+    let report = build("matching-native", fixture("matching.txt"));
+    assert_cases_in_every_order(
+        &serve_engine(Engine::Native, &report.composed, false),
+        &matching_cases(),
+    );
+}
+
+#[test]
+fn component_engine_passes_the_matching_table() {
+    let report = build("matching-component", fixture("matching.txt"));
+    let cases = matching_cases();
+    assert_cases(
+        &serve_engine(Engine::Component, &report.composed, true),
+        &cases,
+    );
+    assert_cases_in_every_order(
+        &serve_engine(Engine::Component, &report.composed, false),
+        &cases,
+    );
 }
 
 #[test]
@@ -479,28 +504,30 @@ fn matching_over_http(router: Router) {
         // filter and the README note.
         let server = serve(router, &report, false);
         assert_cases(&server, &[("shop.example.com", "/sale", 404, None)]);
-        MATCHING
-            .iter()
+        matching_cases()
+            .into_iter()
             .filter(|c| c.0.is_empty())
-            .copied()
             .collect()
     } else {
-        MATCHING.to_vec()
+        matching_cases()
     };
     // One instance per request, as Spin and Akamai Functions run it.
-    let server = serve(router, &report, true);
-    assert_cases(&server, &cases);
-    // Reused instances (the embedded default): the same answers in every
-    // order, so no request leaves anything behind for the next one.
-    let server = serve(router, &report, false);
+    assert_cases(&serve(router, &report, true), &cases);
+    assert_cases_in_every_order(&serve(router, &report, false), &cases);
+}
+
+/// The cases in order, reversed and interleaved: reused instances give the
+/// same answers in every order, so no request leaves anything behind for
+/// the next one.
+fn assert_cases_in_every_order(server: &Server, cases: &[Case]) {
     let reversed: Vec<Case> = cases.iter().rev().copied().collect();
     let interleaved: Vec<Case> = cases
         .iter()
         .zip(&reversed)
         .flat_map(|(a, b)| [*a, *b])
         .collect();
-    for cases in [&cases, &reversed, &interleaved] {
-        assert_cases(&server, cases);
+    for cases in [cases, &reversed, &interleaved] {
+        assert_cases(server, cases);
     }
 }
 
@@ -515,7 +542,8 @@ fn case_insensitive_build() {
         &[
             ("", "/OLD", 301, Some("/new")),
             ("", "/case", 301, Some("/case-target")),
-            ("", "/DOCS/A", 301, Some("/manual/a")),
+            // The copied part keeps the request's own bytes.
+            ("", "/DOCS/A", 301, Some("/manual/A")),
             ("", "/CAF%C3%89", 301, Some("/coffee")),
         ],
     );
@@ -630,9 +658,24 @@ fn python_router_survives_the_hostile_requests() {
     hostile_requests(Router::Python);
 }
 
+#[test]
+fn native_engine_survives_the_hostile_requests() {
+    let report = build("hostile-native", fixture("matching.txt"));
+    hostile_requests_against(serve_engine(Engine::Native, &report.composed, false));
+}
+
+#[test]
+fn component_engine_survives_the_hostile_requests() {
+    let report = build("hostile-component", fixture("matching.txt"));
+    hostile_requests_against(serve_engine(Engine::Component, &report.composed, false));
+}
+
 fn hostile_requests(router: Router) {
     let report = build_with(router, "hostile", fixture("matching.txt"));
-    let mut server = serve(router, &report, false);
+    hostile_requests_against(serve(router, &report, false));
+}
+
+fn hostile_requests_against(mut server: Server) {
     let get = |target: &[u8]| [b"GET ", target, b" HTTP/1.1\r\nHost: h\r\n"].concat();
     let huge = |n: usize| vec![b'a'; n];
     let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![

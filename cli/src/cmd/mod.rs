@@ -111,7 +111,6 @@ impl RuleOptions {
             default_flags: flags,
             table,
             report: self.report.clone(),
-            ..defaults
         }
     }
 }
