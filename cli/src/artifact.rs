@@ -121,7 +121,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
 
         let t = Instant::now();
         progress("validating");
-        validate(&parts.composed)?;
+        validate(&parts.composed, false)?;
         let usage = if opts.budget_check {
             crate::budget::check_bytes(&parts.composed)?
         } else {
@@ -218,9 +218,19 @@ pub fn plug(router: &[u8], lookup: &[u8]) -> Result<Vec<u8>> {
         .context("encoding the composed component")
 }
 
-/// Validates a component with every feature wasmtime 49 accepts by default.
-pub fn validate(component: &[u8]) -> Result<()> {
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::default())
+/// Validates a component with the features wasmtime 49 accepts by default
+/// (what Spin 4 runs), plus the component model's async features (WASI
+/// 0.3) when `wasi_p3` is set.
+pub fn validate(component: &[u8], wasi_p3: bool) -> Result<()> {
+    let mut features = wasmparser::WasmFeatures::default();
+    if wasi_p3 {
+        features |= wasmparser::WasmFeatures::CM_ASYNC
+            | wasmparser::WasmFeatures::CM_ASYNC_BUILTINS
+            | wasmparser::WasmFeatures::CM_ASYNC_STACKFUL
+            | wasmparser::WasmFeatures::CM_THREADING
+            | wasmparser::WasmFeatures::CM_ERROR_CONTEXT;
+    }
+    wasmparser::Validator::new_with_features(features)
         .validate_all(component)
         .map(drop)
         .context("the composed component does not validate")

@@ -10,27 +10,15 @@
 //!
 //! The routing is [`redirects_format::route::route`], written once for
 //! this router and native servers (and unit-tested there); this crate
-//! passes it the lookup, and two thin entry points wrap it,
-//! one per WASI version, chosen by a cargo feature (exactly one is on):
+//! passes it the lookup and wraps it in a spin-sdk 5.2 `#[http_component]`
+//! (`wasi:http/incoming-handler@0.2.6`: Spin 4, Akamai Functions,
+//! `wasmtime serve`). The same router for WASI 0.3 is an example,
+//! `examples/router-wasi-p3`.
 //!
-//! - `wasi-p2` (default): spin-sdk 5.2 `#[http_component]`,
-//!   `wasi:http/incoming-handler@0.2.6` (Spin 4, Akamai Functions);
-//! - `wasi-p3`: spin-sdk 7 `#[http_service]`, `wasi:http/handler@0.3.0`
-//!   (`wasmtime serve -S p3`; Spin 4.0.2 does not accept it).
-//!
-//! With the feature `fused` (on top of `wasi-p2`) the lookup is not
+//! With the feature `fused` the lookup is not
 //! imported but linked in (module `fused`), and the router module is
 //! Wizer-initialised with the table itself: one core module per instance
 //! instead of a composition of two components.
-
-#[cfg(all(feature = "wasi-p2", feature = "wasi-p3"))]
-compile_error!("enable exactly one of the features `wasi-p2` (default) and `wasi-p3`");
-
-// Both SDKs' macros refer to `::spin_sdk`.
-#[cfg(feature = "wasi-p2")]
-extern crate spin_sdk_5 as spin_sdk;
-#[cfg(feature = "wasi-p3")]
-extern crate spin_sdk_7 as spin_sdk;
 
 #[cfg(not(feature = "fused"))]
 spin_sdk::wit_bindgen::generate!({
@@ -40,6 +28,7 @@ spin_sdk::wit_bindgen::generate!({
 });
 
 use redirects_format::route::{Answer, NOT_FOUND_BODY};
+#[cfg(not(feature = "fused"))]
 use redirects_format::Redirect;
 
 /// The lookup linked in (feature `fused`): the table that this module's own
@@ -91,8 +80,7 @@ fn route(authority: Option<&str>, path_with_query: &str) -> Answer {
     redirects_format::route::route(authority, path_with_query, lookup)
 }
 
-/// WASI 0.2 entry point (spin-sdk 5.2).
-#[cfg(feature = "wasi-p2")]
+/// The HTTP entry point (spin-sdk 5.2, WASI 0.2).
 #[spin_sdk::http_component]
 fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     let target = req.path_with_query();
@@ -106,40 +94,4 @@ fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
             .body(NOT_FOUND_BODY),
     }
     .build()
-}
-
-/// WASI 0.3 entry point (spin-sdk 7).
-#[cfg(feature = "wasi-p3")]
-#[spin_sdk::http_service]
-async fn handle(req: spin_sdk::http::Request) -> P3Response {
-    let uri = req.uri();
-    let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    // wasmtime's WASI 0.3 server leaves the authority empty for
-    // origin-form requests and passes `Host` as a header.
-    let host = req.headers().get("host").and_then(|h| h.to_str().ok());
-    let answer = route(uri.authority().map(|a| a.as_str()).or(host), target);
-    let response = spin_sdk::http::Response::<()>::builder().status(answer.status);
-    let response = match answer.location {
-        Some(location) => response
-            .header("location", location)
-            .body(P3Body::new(&[][..])),
-        None => return not_found_p3(),
-    };
-    // The lookup only returns visible-ASCII Locations and 3xx statuses, so
-    // this never fails; if it did, a 404 is the safe answer.
-    response.unwrap_or_else(|_| not_found_p3())
-}
-
-#[cfg(feature = "wasi-p3")]
-type P3Body = spin_sdk::http::FullBody<&'static [u8]>;
-#[cfg(feature = "wasi-p3")]
-type P3Response = spin_sdk::http::Response<P3Body>;
-
-#[cfg(feature = "wasi-p3")]
-fn not_found_p3() -> P3Response {
-    spin_sdk::http::Response::<()>::builder()
-        .status(404)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(P3Body::new(NOT_FOUND_BODY.as_bytes()))
-        .expect("a static 404 is a valid response")
 }

@@ -247,13 +247,7 @@ fn build_options(args: &mut Vec<String>) -> Result<BuildOptions> {
     }
     // A variant router never replaces the default artifact (the file
     // spin.toml and the Deploy section ship): it goes under target/.
-    opts.out = match out {
-        Some(out) => PathBuf::from(out),
-        None => xtask::target_dir()
-            .join("variants")
-            .join(opts.router.name())
-            .join("redirects.wasm"),
-    };
+    opts.out = out.map_or_else(|| opts.router.default_output(), PathBuf::from);
     opts.work_dir = opts.out.with_extension("work");
     opts.budget_check = !no_budget_check;
     opts.compile.report = report.map(PathBuf::from);
@@ -313,10 +307,6 @@ fn test() -> Result<()> {
     cargo(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
     // The wasm crates; the WASI 0.3 router in its own target directory,
     // as the pipeline builds it.
-    let p3_dir = xtask::target_dir()
-        .join("wasi-p3")
-        .to_string_lossy()
-        .into_owned();
     let wasm_clippy = |crates: &[&str]| {
         let mut args = vec![
             "clippy",
@@ -337,6 +327,8 @@ fn test() -> Result<()> {
         "redirects-router",
         "-p",
         "redirects-hello",
+        "-p",
+        "redirects-router-wasi-p3",
     ])?;
     let fused_dir = xtask::target_dir()
         .join("fused")
@@ -350,20 +342,11 @@ fn test() -> Result<()> {
         "--target-dir",
         &fused_dir,
     ])?;
-    wasm_clippy(&[
-        "-p",
-        "redirects-router",
-        "--no-default-features",
-        "--features",
-        "wasi-p3",
-        "--target-dir",
-        &p3_dir,
-    ])?;
     // The e2e tests run the product binary as users do.
     cargo(&["build", "--quiet", "--release", "-p", "redirects-cli"])?;
     // Forward cargo's output and close with one total line for CI.
     let mut child = xtask::cargo()
-        .args(["test", "--release"])
+        .args(["test", "--release", "--features", "xtask/e2e"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .context("starting cargo test")?;

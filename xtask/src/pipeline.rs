@@ -57,7 +57,7 @@ pub enum Router {
     /// runs on Spin 4, Akamai Functions and `wasmtime serve`.
     #[default]
     Rust,
-    /// `router/` with the `wasi-p3` feature: spin-sdk 7 `#[http_service]`,
+    /// `examples/router-wasi-p3/`: spin-sdk 7 `#[http_service]`,
     /// `wasi:http@0.3.0`, the same routing function. wasmtime serves it
     /// with `-S p3 -W component-model-async` (and reuses instances, up to
     /// 16 requests at once in one instance); Spin 4.0.2 refuses
@@ -72,7 +72,7 @@ pub enum Router {
     /// request (BENCHMARKS.md). `lookup.wasm` is still built and
     /// published for reuse; the fused component does not use it.
     RustFused,
-    /// `router-py/`: Python via componentize-py, `wasi:http@0.2.6`. Shows
+    /// `examples/router-py/`: Python via componentize-py, `wasi:http@0.2.6`. Shows
     /// that the contract is the WIT: the same `lookup.wasm`, another
     /// language. Its component carries CPython (~18 MB) and imports the
     /// WASI CLI, file system and socket interfaces its runtime links
@@ -109,6 +109,20 @@ impl Router {
             Router::Rust | Router::RustFused => &[],
             Router::RustP3 => &["-S", "p3", "-W", "component-model-async"],
             Router::Python => &["-S", "cli"],
+        }
+    }
+
+    /// Where `./x build --router` writes this router's build: a variant
+    /// never replaces the default artifact, `composed/redirects.wasm` (the
+    /// file spin.toml and the Deploy section ship); it goes under
+    /// `target/variants/<name>/`.
+    pub fn default_output(self) -> PathBuf {
+        match self {
+            Router::Rust => crate::workspace_root().join("composed/redirects.wasm"),
+            _ => crate::target_dir()
+                .join("variants")
+                .join(self.name())
+                .join("redirects.wasm"),
         }
     }
 
@@ -181,23 +195,19 @@ pub struct CoreModules {
 }
 
 /// Builds the lookup and router core modules (release, `wasm32-wasip1`).
-/// Cargo skips this when nothing changed. The WASI 0.3 and fused routers
-/// are the same crate with other features, so each gets a target
-/// directory of its own (`target/wasi-p3`, `target/fused`): switching
-/// routers never rebuilds another one.
+/// Cargo skips this when nothing changed. The fused router is the same
+/// crate with another feature, so it gets a target directory of its own
+/// (`target/fused`): switching routers never rebuilds another one.
 pub fn build_core_modules(router: Router) -> Result<CoreModules> {
     tools::run(cargo_build_wasm().args(["-p", "redirects-lookup", "-p", "redirects-router"]))?;
     let dir = crate::target_dir().join("wasm32-wasip1/wasm");
     let mut router_module = dir.join("redirects_router.wasm");
-    let variant: Option<(&str, &[&str])> = match router {
-        Router::RustP3 => Some((
-            "wasi-p3",
-            &["--no-default-features", "--features", "wasi-p3"],
-        )),
-        Router::RustFused => Some(("fused", &["--features", "fused"])),
-        Router::Rust | Router::Python => None,
-    };
-    if let Some((dir, features)) = variant {
+    if router == Router::RustP3 {
+        tools::run(cargo_build_wasm().args(["-p", "redirects-router-wasi-p3"]))?;
+        router_module = dir.join("redirects_router_wasi_p3.wasm");
+    }
+    if router == Router::RustFused {
+        let (dir, features) = ("fused", ["--features", "fused"]);
         let dir = crate::target_dir().join(dir);
         tools::run(
             cargo_build_wasm()
@@ -284,7 +294,7 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
         Router::RustFused => router.clone(),
         _ => artifact::plug(&router, &lookup)?,
     };
-    artifact::validate(&composed)?;
+    artifact::validate(&composed, opts.router == Router::RustP3)?;
     let usage = if opts.budget_check {
         redirects::budget::check_bytes(&composed)?
     } else {
@@ -321,10 +331,10 @@ pub fn build(tools: &Tools, opts: &BuildOptions) -> Result<BuildReport> {
     })
 }
 
-/// Builds `router-py/` with componentize-py into
+/// Builds `examples/router-py/` with componentize-py into
 /// `target/router-py/router.wasm`, unless its inputs (the app, its world,
 /// `wit/lookup.wit`, the componentize-py version) are those of the last
-/// build. The WIT it builds against is assembled from `router-py/wit`,
+/// build. The WIT it builds against is assembled from `examples/router-py/wit`,
 /// `wit/lookup.wit` and the WASI 0.2.6 packages shipped in the spin-sdk
 /// crate the Rust router uses, so both routers import the same
 /// `wasi:http` version.
@@ -332,8 +342,8 @@ pub fn python_router(tools: &Tools) -> Result<PathBuf> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let root = crate::workspace_root();
-    let app = root.join("router-py/app.py");
-    let world = root.join("router-py/wit/world.wit");
+    let app = root.join("examples/router-py/app.py");
+    let world = root.join("examples/router-py/wit/world.wit");
     let lookup_wit = root.join("wit/lookup.wit");
     let mut stamp = format!("componentize-py {}\n", tools::COMPONENTIZE_PY_VERSION).into_bytes();
     for input in [&app, &world, &lookup_wit] {
@@ -377,11 +387,11 @@ pub fn python_router(tools: &Tools) -> Result<PathBuf> {
             .arg("-d")
             .arg(&wit)
             .args(["-w", "router", "componentize", "-p"])
-            .arg(root.join("router-py"))
+            .arg(root.join("examples/router-py"))
             .args(["app", "-o"])
             .arg(&tmp),
     )
-    .context("componentize-py could not build router-py/")?;
+    .context("componentize-py could not build examples/router-py/")?;
     std::fs::rename(&tmp, &out)?;
     std::fs::write(&stamp_file, stamp)?;
     Ok(out)
@@ -411,4 +421,22 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Router;
+
+    /// Issue 11, item 6: `./x serve --router python` used to replace
+    /// `composed/redirects.wasm`.
+    #[test]
+    fn variants_never_write_the_default_artifact() {
+        let default = Router::Rust.default_output();
+        assert!(default.ends_with("composed/redirects.wasm"));
+        for router in [Router::RustP3, Router::RustFused, Router::Python] {
+            let out = router.default_output();
+            assert_ne!(out, default, "{router:?}");
+            assert!(out.starts_with(crate::target_dir()), "{router:?}: {out:?}");
+        }
+    }
 }
