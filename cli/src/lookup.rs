@@ -60,16 +60,19 @@ pub struct LookupPre {
 }
 
 impl LookupPre {
-    /// Compiles a lookup component (`lookup.wasm`, or a precompiled
-    /// `.cwasm` made by the same wasmtime) and checks it imports nothing.
+    /// Compiles a lookup component (`lookup.wasm`), or loads one that
+    /// [`precompile`] made, and checks it imports nothing.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<LookupPre> {
-        let component = if wasmparser::Parser::is_component(bytes) {
-            wt(Component::new(engine, bytes)).context("compiling the lookup component")?
+        let component = if is_precompiled(bytes) {
+            // SAFETY: wasmtime checks the file's header (its version and
+            // settings) and refuses another build's file; its contents are
+            // trusted as the user's own output of `redirects precompile`,
+            // which the README states.
+            wt(unsafe { Component::deserialize(engine, bytes) }).context(
+                "loading a precompiled lookup (make it again with this `redirects precompile`)",
+            )?
         } else {
-            // SAFETY: only our own precompiled files are passed here; the
-            // serve command documents that a `.cwasm` must come from it.
-            wt(unsafe { Component::deserialize(engine, bytes) })
-                .context("loading a precompiled lookup component")?
+            wt(Component::new(engine, bytes)).context("compiling the lookup component")?
         };
         let linker = Linker::new(engine);
         let pre = wt(linker.instantiate_pre(&component))
@@ -121,6 +124,17 @@ impl Lookup {
     pub fn rule_count(&mut self) -> Result<u64> {
         Ok(self.rule_count.call(&mut self.store, ())?.0)
     }
+}
+
+/// Whether `bytes` is a precompiled component (an ELF file) rather than
+/// a wasm binary.
+pub fn is_precompiled(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// The lookup component compiled to machine code for [`engine`].
+pub fn precompile(engine: &Engine, component: &[u8]) -> Result<Vec<u8>> {
+    wt(engine.precompile_component(component)).context("precompiling the lookup")
 }
 
 /// The engine the native engine and `check-urls` use: the defaults, with

@@ -284,3 +284,40 @@ fn reports_are_capped_on_screen_and_complete_in_the_file() {
     assert_eq!(stderr.lines().count(), 20 + 3, "{stderr}");
     assert_eq!(std::fs::read_to_string(&full2).unwrap(), all);
 }
+
+#[test]
+fn precompiled_lookups_serve_only_natively() {
+    let dir = scratch("precompile");
+    let rules = dir.join("rules.txt");
+    std::fs::write(&rules, "/a /b\n").unwrap();
+    let app = dir.join("app.wasm");
+    let out = redirects(&[
+        "build".as_ref(),
+        rules.as_os_str(),
+        "-o".as_ref(),
+        app.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = redirects(&["precompile".as_ref(), app.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let cwasm = dir.join("app.cwasm");
+    assert!(std::fs::read(&cwasm).unwrap().starts_with(b"\x7fELF"));
+    let out = redirects(&[
+        "serve".as_ref(),
+        cwasm.as_os_str(),
+        "--engine".as_ref(),
+        "component".as_ref(),
+        "--addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("serves only with --engine native"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Not a redirects file at all.
+    let out = redirects(&["precompile".as_ref(), rules.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("rules.cwasm").exists());
+}

@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod check_urls;
+mod precompile;
 mod serve;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -30,6 +31,9 @@ enum Command {
     /// Answer a list of URLs with a built component (one per line, from a
     /// file or stdin): status, Location and URL.
     CheckUrls(check_urls::CheckUrlsArgs),
+    /// Compile a built component's lookup to machine code for a fast start
+    /// of `serve --engine native` (tied to this binary and CPU kind).
+    Precompile(precompile::PrecompileArgs),
 }
 
 impl Cli {
@@ -42,6 +46,7 @@ impl Cli {
             Command::Build(args) => build::run(args),
             Command::Serve(args) => serve::run(args),
             Command::CheckUrls(args) => check_urls::run(args),
+            Command::Precompile(args) => precompile::run(args),
         };
         match result {
             Ok(code) => code,

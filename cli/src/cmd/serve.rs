@@ -26,8 +26,9 @@ enum EngineArg {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// A rules file (built in memory) or a component built by `redirects
-    /// build` (`*.wasm`).
+    /// A rules file (built in memory), a component built by `redirects
+    /// build` (`*.wasm`) or a lookup made by `redirects precompile`
+    /// (`*.cwasm`, native engine).
     #[arg(default_value = "redirects.wasm")]
     source: PathBuf,
     /// Listen address.

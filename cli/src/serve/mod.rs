@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 /// What `serve` serves.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// A rules file or a composed component (`*.wasm`, told apart by its
-    /// first bytes).
+    /// A rules file, a composed component (`*.wasm`) or a precompiled
+    /// lookup (`*.cwasm`), told apart by their first bytes.
     pub path: PathBuf,
     /// How to compile rules (ignored for a component).
     pub compile: Options,
@@ -39,6 +39,19 @@ impl Source {
     pub fn load(&self, composed: bool) -> Result<Loaded> {
         let bytes = std::fs::read(&self.path)
             .with_context(|| format!("reading {}", self.path.display()))?;
+        if crate::lookup::is_precompiled(&bytes) {
+            if composed {
+                bail!(
+                    "{}: a precompiled lookup serves only with --engine native",
+                    self.path.display()
+                );
+            }
+            return Ok(Loaded {
+                lookup: bytes,
+                composed: None,
+                rules: None,
+            });
+        }
         if bytes.starts_with(b"\0asm") {
             let lookup = find_lookup(&bytes)
                 .with_context(|| format!("{}: no lookup component inside", self.path.display()))?;
