@@ -238,7 +238,8 @@ pub fn validate(component: &[u8], wasi_p3: bool) -> Result<()> {
 
 /// Step 2: runs `core`'s `wizer.initialize` with `table` readable at
 /// `/data/rules.bin` (and [`redirects_format::DATA_ENV`] naming it), and
-/// returns the snapshot. Nothing else of the host is visible to the guest.
+/// returns the snapshot. Nothing else of the host is visible to the guest;
+/// imports other than WASI preview1 are defined as traps.
 pub fn wizer(core: &[u8], table: &Path) -> Result<Vec<u8>> {
     use wasmtime_wasi::{p1::WasiP1Ctx, FsPerms, WasiCtxBuilder};
     let dir = parent_dir(table);
@@ -266,6 +267,9 @@ pub fn wizer(core: &[u8], table: &Path) -> Result<Vec<u8>> {
     // The name the lookup exports (Wizer's own CLI default before 49).
     wizer.init_func("wizer.initialize");
     let snapshot = runtime.block_on(wizer.run(&mut store, core, async |store, module| {
+        // A router module also imports `wasi:http` and the lookup, which
+        // its init never calls: they trap if it did.
+        linker.define_unknown_imports_as_traps(module)?;
         linker.instantiate_async(store, module).await
     }))?;
     Ok(snapshot)
