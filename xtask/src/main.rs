@@ -41,7 +41,8 @@ commands:
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
       --per-request          one instance per request (Spin, Akamai) instead of instance reuse
-  bench                    ours vs nginx map (hey, wrk), same rules, one run; writes BENCHMARKS.md
+  bench                    `redirects serve` (native, component, per request) vs nginx map and
+                           HAProxy map (wrk, hey), same rules, same run; writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
       --hey-requests N       requests per hey run (default 50000)
       --wrk-seconds S        seconds per wrk run (default 20)
