@@ -22,11 +22,12 @@
 //! rules: `--engine native`, `--engine component` (instance reuse) and
 //! `--engine component --per-request` (as Spin and Akamai Functions run
 //! it). For reference, the wasmtime CLI serves the same artifact the way
-//! the project served it before `redirects serve` (instance reuse), and,
-//! one instance per request, the fused router and a hello-world component:
-//! the floor of that hosting model.
+//! the project served it before `redirects serve` (instance reuse), and a
+//! hello-world component one instance per request: the floor of that
+//! hosting model. (The fused router's row is gone: `./x build --router
+//! rust-fused` fails since Wizer runs in process, without WASI imports.)
 
-use crate::pipeline::{self, BuildOptions, Router};
+use crate::pipeline;
 use crate::tools::{self, Tools};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
@@ -62,6 +63,8 @@ struct Figures {
     wrk_p99_ms: f64,
     wrk_bad: u64,
     wrk_requests: u64,
+    /// Sampled answers checked and wrong (status or `Location`).
+    checked: Option<(u64, u64)>,
     rss_mib: f64,
     cpu_us_per_request: f64,
 }
@@ -291,9 +294,9 @@ fn haproxy(dir: &Path, rules: &[redirects_compiler::Rule], port: u16) -> Result<
         )?;
     }
     let conf = format!(
-        "global\n  nbthread 2\n  maxconn 20000\n\
+        "global\n  nbthread 2\n  maxconn 8000\n\
          defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  timeout http-keep-alive 30s\n\
-         frontend redirects\n  bind 127.0.0.1:{port}\n  maxconn 20000\n\
+         frontend redirects\n  bind 127.0.0.1:{port}\n  maxconn 8000\n\
          \x20 http-request set-var(txn.x) path,map({map})\n\
          \x20 http-request return status 404 content-type text/plain string \"no redirect for this path\" if !{{ var(txn.x) -m found }}\n\
          \x20 http-request set-var(txn.c) path,map({codes},301)\n\
@@ -441,6 +444,38 @@ fn load(
 struct Row {
     name: String,
     start: Box<dyn Fn(u16) -> Result<Command>>,
+    /// Whether it answers the rules (not the hello-world floor).
+    answers_rules: bool,
+}
+
+/// A path of the path list and the answer it must get: the status, and
+/// the `Location` of a hit.
+type Expected = (String, u16, Option<String>);
+
+/// Asks `addr` for up to `n` of the expected answers, spread over the
+/// list; how many were answered otherwise (status or `Location`).
+fn wrong_answers(addr: &str, expected: &[Expected], n: usize) -> Result<(u64, u64)> {
+    let sock: std::net::SocketAddr = addr.parse()?;
+    let step = expected.len().div_ceil(n).max(1);
+    let (mut asked, mut wrong) = (0, 0);
+    for (path, status, location) in expected.iter().step_by(step) {
+        asked += 1;
+        let r = crate::server::request(
+            sock,
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
+        )?;
+        if r.status != *status || r.header("location") != *location {
+            if wrong < 3 {
+                eprintln!(
+                    "bench:   {path}: {} {:?}, expected {status} {location:?}",
+                    r.status,
+                    r.header("location")
+                );
+            }
+            wrong += 1;
+        }
+    }
+    Ok((asked, wrong))
 }
 
 /// What [`bench`] measured besides the rows.
@@ -522,12 +557,15 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     // The path list: every 97th rule, and a miss after every 4 hits.
     let probe = rules[rules.len() / 2].source.clone();
     let mut paths: Vec<String> = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
     let mut hits = 0;
     for (i, r) in rules.iter().enumerate().filter(|(i, _)| i % 97 == 0) {
         paths.push(r.source.clone());
+        expected.push((r.source.clone(), r.status.code(), Some(r.target.clone())));
         hits += 1;
         if hits % 4 == 0 {
             paths.push(format!("/bench-miss/{i}"));
+            expected.push((format!("/bench-miss/{i}"), 404, None));
         }
     }
     std::fs::write(dir.join("paths.txt"), paths.join("\n") + "\n")?;
@@ -551,6 +589,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         rows.push(Row {
             name: "nginx `map` (2 workers)".into(),
             start: Box::new(move |port| nginx(&d, &rules, port)),
+            answers_rules: true,
         });
     }
     {
@@ -558,6 +597,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         rows.push(Row {
             name: "HAProxy `map` (2 threads)".into(),
             start: Box::new(move |port| haproxy(&d, &rules, port)),
+            answers_rules: true,
         });
     }
     for (name, args) in [
@@ -586,6 +626,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
                     .arg(format!("127.0.0.1:{port}"));
                 Ok(cmd)
             }),
+            answers_rules: true,
         });
     }
     // The wasmtime CLI rows: compiled at start each time (no cache), as
@@ -602,6 +643,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
                     .arg(&component);
                 Ok(cmd)
             }),
+            answers_rules: !name.starts_with("hello world"),
         }
     };
     const PER_REQUEST: &[&str] = &["--max-instance-reuse-count", "1"];
@@ -613,20 +655,13 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         app.clone(),
         &crate::EMBEDDED_SERVE_OPTIONS,
     ));
-    match extra_components(tools, &rules_file, &dir) {
-        Ok((fused, hello)) => {
-            rows.push(wasmtime_row(
-                "fused router, `wasmtime serve` (CLI), per request",
-                fused,
-                PER_REQUEST,
-            ));
-            rows.push(wasmtime_row(
-                "hello world, `wasmtime serve` (CLI), per request (floor)",
-                hello,
-                PER_REQUEST,
-            ));
-        }
-        Err(e) => eprintln!("bench: leaving out the fused router and hello-world rows: {e:#}"),
+    match hello_world(&dir) {
+        Ok(hello) => rows.push(wasmtime_row(
+            "hello world, `wasmtime serve` (CLI), per request (floor)",
+            hello,
+            PER_REQUEST,
+        )),
+        Err(e) => eprintln!("bench: leaving out the hello-world row: {e:#}"),
     }
 
     let mut figures = Vec::new();
@@ -643,6 +678,9 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
             start_ms,
             ..Default::default()
         };
+        if row.answers_rules {
+            f.checked = Some(wrong_answers(&addr, &expected, 250)?);
+        }
         load(&proc, &mut f, &format!("http://{addr}"), &probe, opts, &dir)?;
         drop(proc);
         eprintln!(
@@ -659,16 +697,6 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         eprintln!("warning: some responses were not 3xx/404 (see the table)");
     }
     Ok(md)
-}
-
-/// The fused router with the same rules, and the hello-world component.
-fn extra_components(tools: &Tools, rules: &Path, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    let mut fused = BuildOptions::new(rules.to_path_buf());
-    fused.router = Router::RustFused;
-    fused.out = dir.join("fused/redirects.wasm");
-    fused.work_dir = dir.join("fused/work");
-    let report = pipeline::build(tools, &fused)?;
-    Ok((report.composed, hello_world(dir)?))
 }
 
 fn loadavg() -> String {
@@ -714,8 +742,13 @@ fn report(
     let date = tools::output(Command::new("date").args(["-u", "+%Y-%m-%d"]))
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    let nginx_v = version(Command::new("/usr/sbin/nginx").arg("-v"));
-    let haproxy_v = version(Command::new("/usr/sbin/haproxy").arg("-v"));
+    let nginx_v = version(Command::new("/usr/sbin/nginx").arg("-v")).replace("nginx version: ", "");
+    let haproxy_v = version(Command::new("/usr/sbin/haproxy").arg("-v"))
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("version ", "");
     let wrk_v = version(Command::new("wrk").arg("-v"));
     let wrk_v = wrk_v.split(' ').take(2).collect::<Vec<_>>().join(" ");
     let kernel = version(Command::new("uname").arg("-r"));
@@ -736,7 +769,7 @@ fn report(
     )?;
     writeln!(
         md,
-        "Rules: of {} generated rules, the {} exact rules for every host whose source and target are plain \
+        "Rules: of {} generated rules, the {} exact rules that name no host (they apply to every host) whose source and target are plain \
          ASCII (no `%`, quote, `#`, `\\`, `;`, braces or `$`) go to every server; {} more exact rules with \
          percent-encoded or non-ASCII sources were left out for all, because nginx matches the decoded \
          `$uri` and HAProxy the raw `path`. nginx: `map $uri` with `map_hash_bucket_size 256`, a second map \
@@ -781,6 +814,19 @@ fn report(
             f.cpu_us_per_request
         )?;
     }
+    let checks: Vec<String> = figures
+        .iter()
+        .filter_map(|f| {
+            let (asked, wrong) = f.checked?;
+            Some(format!("{}: {wrong} of {asked}", f.name))
+        })
+        .collect();
+    writeln!(
+        md,
+        "\nBefore the load, a sample of the path list (hits and misses) was asked of every server that \
+         serves the rules and the status and `Location` compared with the rule; wrong answers: {}.",
+        checks.join("; ")
+    )?;
     writeln!(
         md,
         "\nAgainst HAProxy: `--engine native` answers **{:.2}×** HAProxy's req/s under wrk and **{:.2}×** under hey.",
@@ -826,6 +872,7 @@ fn report(
     let wrk_ratio = native.wrk_rps / nginx.wrk_rps;
     let hey_ratio = native.hey_rps / nginx.hey_rps;
     let bad: u64 = native.bad();
+    let (asked, wrong) = native.checked.unwrap_or_default();
     writeln!(
         md,
         "Targets for `redirects serve --engine native` (the default), this run:\n\n\
@@ -833,7 +880,7 @@ fn report(
          | ≥ 1.2× nginx req/s under wrk | {wrk_ratio:.2}× | {} |\n\
          | ≥ 1.0× nginx req/s under hey | {hey_ratio:.2}× | {} |\n\
          | p99 ≤ nginx's | wrk {:.1} vs {:.1} ms, hey {:.1} vs {:.1} ms | {} |\n\
-         | 0 answers other than 3xx/404 | {bad} | {} |\n\
+         | 0 answers other than 3xx/404 | {bad} bad; {wrong} of {asked} sampled answers wrong | {} |\n\
          | RSS ≤ 1/4 of nginx's | {:.1} vs {:.1} MiB ({:.2}×) | {} |\n\
          | start to first answer ≤ 50 ms with a precompiled lookup | {:.0} ms, compiling the lookup at start (`redirects serve` cannot load a precompiled lookup yet) | {} |\n",
         mark(wrk_ratio >= 1.2),
@@ -843,7 +890,7 @@ fn report(
         native.hey_p99_ms,
         nginx.hey_p99_ms,
         mark(native.wrk_p99_ms <= nginx.wrk_p99_ms && native.hey_p99_ms <= nginx.hey_p99_ms),
-        mark(bad == 0),
+        mark(bad == 0 && wrong == 0),
         native.rss_mib,
         nginx.rss_mib,
         native.rss_mib / nginx.rss_mib,
@@ -892,7 +939,7 @@ fn chart(figures: &[Figures]) -> Result<()> {
          ax.bar([i-0.2 for i in x],wrk,0.4,label='wrk, 4 hits : 1 miss over many paths')\n\
          ax.bar([i+0.2 for i in x],hey,0.4,label='hey, one URL')\n\
          ax.axhline(wrk[0],color='C0',ls=':',lw=1)\nax.axhline(hey[0],color='C1',ls=':',lw=1)\n\
-         ax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=7)\n\
+         ax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=8)\n\
          ax.set_ylabel('requests/s (higher is better)')\nax.set_title('redirects vs nginx map and HAProxy map: same rules, same run (dotted: nginx)')\nax.legend()\n\
          fig.tight_layout()\nfig.savefig({:?},dpi=100)\n",
         names.join(","),
