@@ -42,8 +42,38 @@ pub struct BenchOptions {
     pub rules: usize,
     /// Requests per `hey` run.
     pub hey_requests: u32,
-    /// Seconds per `wrk` run.
+    /// Seconds of `wrk` per server.
     pub wrk_seconds: u32,
+    /// Rounds: every server is loaded this many times, interleaved with
+    /// the others, with its share of the requests and seconds, so that a
+    /// burst of other work on the machine falls on all of them.
+    pub rounds: u32,
+}
+
+impl BenchOptions {
+    fn hey_per_round(&self) -> u32 {
+        self.hey_requests.div_ceil(self.rounds.max(1))
+    }
+
+    fn wrk_seconds_per_round(&self) -> u32 {
+        self.wrk_seconds.div_ceil(self.rounds.max(1)).max(1)
+    }
+}
+
+/// One round of load on one server.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    hey_rps: f64,
+    hey_p50_ms: f64,
+    hey_p99_ms: f64,
+    hey_bad: u64,
+    wrk_rps: f64,
+    wrk_p50_ms: f64,
+    wrk_p99_ms: f64,
+    wrk_bad: u64,
+    wrk_requests: u64,
+    /// Server CPU during wrk, in clock ticks.
+    wrk_ticks: u64,
 }
 
 /// hey and wrk connections.
@@ -67,11 +97,34 @@ struct Figures {
     checked: Option<(u64, u64)>,
     rss_mib: f64,
     cpu_us_per_request: f64,
+    /// Every round's figures.
+    samples: Vec<Sample>,
 }
 
 impl Figures {
     fn bad(&self) -> u64 {
         self.hey_bad + self.wrk_bad
+    }
+
+    /// The rounds together: req/s over all requests and all time (hey's
+    /// rounds have equal request counts, wrk's equal durations), the mean
+    /// of the rounds' percentiles, bad answers and CPU summed.
+    fn sum_up(&mut self) {
+        let s = &self.samples;
+        let n = s.len().max(1) as f64;
+        let mean = |v: &dyn Fn(&Sample) -> f64| s.iter().map(v).sum::<f64>() / n;
+        self.hey_rps = n / s.iter().map(|x| 1.0 / x.hey_rps).sum::<f64>();
+        self.hey_p50_ms = mean(&|x| x.hey_p50_ms);
+        self.hey_p99_ms = mean(&|x| x.hey_p99_ms);
+        self.hey_bad = s.iter().map(|x| x.hey_bad).sum();
+        self.wrk_rps = mean(&|x| x.wrk_rps);
+        self.wrk_p50_ms = mean(&|x| x.wrk_p50_ms);
+        self.wrk_p99_ms = mean(&|x| x.wrk_p99_ms);
+        self.wrk_bad = s.iter().map(|x| x.wrk_bad).sum();
+        self.wrk_requests = s.iter().map(|x| x.wrk_requests).sum();
+        let ticks: u64 = s.iter().map(|x| x.wrk_ticks).sum();
+        // Clock ticks are 10 ms on Linux (USER_HZ 100).
+        self.cpu_us_per_request = ticks as f64 * 10_000.0 / self.wrk_requests.max(1) as f64;
     }
 }
 
@@ -388,36 +441,32 @@ fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64, u64)> {
     Ok((round.rps, pct("50%"), pct("99%"), bad, round.requests))
 }
 
-/// The client load on one server: a short warm-up, hey on one rule's URL,
-/// then wrk over the path list (server CPU is read around wrk).
-fn load(
-    proc: &Proc,
-    f: &mut Figures,
-    base: &str,
-    probe: &str,
-    opts: &BenchOptions,
-    dir: &Path,
-) -> Result<()> {
-    let url = format!("{base}{probe}");
-    let c = CONNECTIONS.to_string();
-    tools::output(Command::new("hey").args(["-disable-redirects", "-c", &c, "-n", "2000", &url]))?;
-    let hey = tools::output(Command::new("hey").args([
+/// `hey -disable-redirects -c 200 -n N URL`.
+fn hey(url: &str, n: u32) -> Result<String> {
+    tools::output(Command::new("hey").args([
         "-disable-redirects",
         "-c",
-        &c,
+        &CONNECTIONS.to_string(),
         "-n",
-        &opts.hey_requests.to_string(),
-        &url,
-    ]))?;
-    (f.hey_rps, f.hey_p50_ms, f.hey_p99_ms, f.hey_bad) = parse_hey(&hey);
+        &n.to_string(),
+        url,
+    ]))
+}
+
+/// One round of client load on one server: hey on one rule's URL, then
+/// wrk over the path list (server CPU is read around wrk).
+fn load(proc: &Proc, base: &str, probe: &str, opts: &BenchOptions, dir: &Path) -> Result<Sample> {
+    let mut x = Sample::default();
+    (x.hey_rps, x.hey_p50_ms, x.hey_p99_ms, x.hey_bad) =
+        parse_hey(&hey(&format!("{base}{probe}"), opts.hey_per_round())?);
     let ticks = proc.cpu_ticks();
     let wrk = tools::output(
         Command::new("wrk")
             .env("SOAK_PATHS", dir.join("paths.txt"))
             .args([
                 "-t2",
-                &format!("-c{c}"),
-                &format!("-d{}s", opts.wrk_seconds),
+                &format!("-c{CONNECTIONS}"),
+                &format!("-d{}s", opts.wrk_seconds_per_round()),
                 "--latency",
                 "--timeout",
                 "10s",
@@ -426,18 +475,15 @@ fn load(
             .arg(dir.join("paths.lua"))
             .arg(format!("{base}/")),
     )?;
-    let used = proc.cpu_ticks() - ticks;
+    x.wrk_ticks = proc.cpu_ticks() - ticks;
     (
-        f.wrk_rps,
-        f.wrk_p50_ms,
-        f.wrk_p99_ms,
-        f.wrk_bad,
-        f.wrk_requests,
+        x.wrk_rps,
+        x.wrk_p50_ms,
+        x.wrk_p99_ms,
+        x.wrk_bad,
+        x.wrk_requests,
     ) = parse_wrk(&wrk)?;
-    // Clock ticks are 10 ms on Linux (USER_HZ 100).
-    f.cpu_us_per_request = used as f64 * 10_000.0 / f.wrk_requests.max(1) as f64;
-    f.rss_mib = proc.rss_kib() as f64 / 1024.0;
-    Ok(())
+    Ok(x)
 }
 
 /// A server to measure: a name and how to start it on a port.
@@ -664,33 +710,48 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         Err(e) => eprintln!("bench: leaving out the hello-world row: {e:#}"),
     }
 
+    // Every server is started (one at a time, for its start time), checked
+    // and warmed up; then loaded in rounds, interleaved.
     let mut figures = Vec::new();
+    let mut procs = Vec::new();
     for row in &rows {
-        eprintln!("bench: {}", row.name);
+        eprintln!("bench: starting {}", row.name);
         let port = free_port()?;
         let log = dir.join(format!("server-{}.log", figures.len()));
         let started = Instant::now();
         let mut proc = Proc::spawn(&mut (row.start)(port)?, &log)?;
-        let addr = format!("127.0.0.1:{port}");
-        let start_ms = proc.wait_for(&addr, &probe, started)?;
+        let base = format!("http://127.0.0.1:{port}");
+        let start_ms = proc.wait_for(&base[7..], &probe, started)?;
         let mut f = Figures {
             name: row.name.clone(),
             start_ms,
             ..Default::default()
         };
         if row.answers_rules {
-            f.checked = Some(wrong_answers(&addr, &expected, 250)?);
+            f.checked = Some(wrong_answers(&base[7..], &expected, 250)?);
         }
-        load(&proc, &mut f, &format!("http://{addr}"), &probe, opts, &dir)?;
-        drop(proc);
-        eprintln!(
-            "bench:   wrk {:.0} req/s, hey {:.0} req/s, {} bad",
-            f.wrk_rps,
-            f.hey_rps,
-            f.bad()
-        );
+        hey(&format!("{base}{probe}"), 2000)?;
         figures.push(f);
+        procs.push((proc, base));
     }
+    for round in 1..=opts.rounds.max(1) {
+        for ((proc, base), f) in procs.iter().zip(&mut figures) {
+            let x = load(proc, base, &probe, opts, &dir)?;
+            eprintln!(
+                "bench: round {round}, {}: wrk {:.0} req/s, hey {:.0} req/s, {} bad",
+                f.name,
+                x.wrk_rps,
+                x.hey_rps,
+                x.hey_bad + x.wrk_bad
+            );
+            f.samples.push(x);
+        }
+    }
+    for ((proc, _), f) in procs.iter().zip(&mut figures) {
+        f.sum_up();
+        f.rss_mib = proc.rss_kib() as f64 / 1024.0;
+    }
+    drop(procs);
     let md = report(opts, &build, &figures, &load_before)?;
     chart(&figures)?;
     if figures.iter().any(|f| f.bad() > 0) {
@@ -756,7 +817,7 @@ fn report(
     writeln!(md, "## Benchmark\n")?;
     writeln!(
         md,
-        "Run on {date} at commit {commit}: `./x bench --rules {} --hey-requests {} --wrk-seconds {}`. \
+        "Run on {date} at commit {commit}: `./x bench --rules {} --hey-requests {} --wrk-seconds {} --rounds {}`. \
          Machine: {}, Linux {kernel}, load average {load_before} at the start (other jobs were compiling: \
          read the ratios, which come from one run, rather than the absolute numbers). Client and servers on \
          127.0.0.1. Client: {wrk_v}, hey (Debian). Peers: {nginx_v}, {haproxy_v}; ours: `redirects` built by `cargo build --release -p \
@@ -764,6 +825,7 @@ fn report(
         opts.rules,
         opts.hey_requests,
         opts.wrk_seconds,
+        opts.rounds,
         crate::soak::machine(),
         tools::WASMTIME_VERSION,
     )?;
@@ -782,16 +844,20 @@ fn report(
     )?;
     writeln!(
         md,
-        "Load: `wrk -t2 -c{CONNECTIONS} -d{}s --latency` with a Lua script cycling through {} paths ({} hits, \
-         {} misses: 4 hits : 1 miss); `hey -disable-redirects -c {CONNECTIONS} -n {}` on one rule's URL, \
-         after 2,000 warm-up requests. \"bad\" counts answers other than 3xx or 404, and socket errors, in \
-         both. Start: process start to the first answered request. RSS: the server and its worker processes \
-         after the load. CPU: the server's user + system time during the wrk run, per request.\n",
-        opts.wrk_seconds,
+        "Load: every server is started and warmed up (2,000 requests), then loaded in {} rounds, interleaved \
+         (server 1, 2, ... then again), so that a burst of other work on the machine falls on all of them; each \
+         round is `hey -disable-redirects -c {CONNECTIONS} -n {}` on one rule's URL, then `wrk -t2 \
+         -c{CONNECTIONS} -d{}s --latency` with a Lua script cycling through {} paths ({} hits, {} misses: 4 \
+         hits : 1 miss). req/s are over all rounds, p50 / p99 the mean of the rounds'. \"bad\" counts \
+         answers other than 3xx or 404, and socket errors, in both. Start: process start to the first \
+         answered request (servers started one at a time). RSS: the server and its worker processes after \
+         the last round. CPU: the server's user + system time during wrk, per request.\n",
+        opts.rounds,
+        opts.hey_per_round(),
+        opts.wrk_seconds_per_round(),
         b.paths,
         b.hits,
         b.paths - b.hits,
-        opts.hey_requests
     )?;
     writeln!(md, "| server | wrk req/s | **× nginx** | p50 / p99 ms | hey req/s | **× nginx** | p50 / p99 ms | bad | start ms | RSS MiB | CPU µs/req |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
@@ -827,9 +893,20 @@ fn report(
          serves the rules and the status and `Location` compared with the rule; wrong answers: {}.",
         checks.join("; ")
     )?;
+    let per_round: Vec<String> = native
+        .samples
+        .iter()
+        .zip(&nginx.samples)
+        .map(|(a, n)| format!("{:.2}×", a.wrk_rps / n.wrk_rps))
+        .collect();
     writeln!(
         md,
-        "\nAgainst HAProxy: `--engine native` answers **{:.2}×** HAProxy's req/s under wrk and **{:.2}×** under hey.",
+        "\n`--engine native` against nginx round by round (wrk): {}.",
+        per_round.join(", ")
+    )?;
+    writeln!(
+        md,
+        "Against HAProxy: `--engine native` answers **{:.2}×** HAProxy's req/s under wrk and **{:.2}×** under hey.",
         native.wrk_rps / haproxy.wrk_rps,
         native.hey_rps / haproxy.hey_rps
     )?;
