@@ -1,24 +1,37 @@
-//! `./x bench`: ours against nginx `map`, side by side in one run, on
-//! 127.0.0.1, with the same rules. Writes the "Benchmark" section of
-//! BENCHMARKS.md and `bench.png`. Not a test: no thresholds, only figures
-//! and ratios (the machine is shared and noisy).
+//! `./x bench`: `redirects serve` against nginx `map` and HAProxy `map`,
+//! side by side in one run, on 127.0.0.1, with the same rules and the same
+//! path list. Writes the "Benchmark" section of BENCHMARKS.md and
+//! `bench.png`. Not a test: no thresholds fail the run; the figures and the
+//! ratios to nginx are reported, with the project's targets marked met or
+//! not met (the machine is shared and noisy: compare within one run).
 //!
 //! The rules: `count` generated rules, of which the exact rules for every
-//! host (nginx `map` has no longest-prefix match) go to both servers. nginx
-//! (Debian `nginx-light`, installed when missing) runs 2 workers with
-//! `map $uri` and one `return` per status code. Ours runs under
-//! `wasmtime serve` three ways: the embedded default (WASI 0.2, instance
-//! reuse), the WASI 0.3 router, and one instance per request (as Spin and
-//! Akamai Functions run it), composed and fused, beside a hello-world
-//! component served one instance per request: the floor of that hosting
-//! model.
+//! host (nginx and HAProxy `map` have no longest-prefix match) whose source
+//! and target are plain ASCII go to every server (see [`plain`]). The peers:
+//!
+//! - nginx (Debian `nginx-light`): 2 workers, `map $uri` for the target and
+//!   a second `map` for the status of the rules that are not 301, one
+//!   `return` per status code;
+//! - HAProxy (Debian `haproxy` 2.6): `nbthread 2`, `path,map(FILE)` into a
+//!   variable and a second map for the non-301 statuses (the same two
+//!   lookups per hit as nginx), one `http-request redirect ... code N` per
+//!   status, `http-request return status 404` for a miss.
+//!
+//! Ours is the `redirects` binary (`cargo build --release -p
+//! redirects-cli`) serving the artifact `redirects build` made from the same
+//! rules: `--engine native`, `--engine component` (instance reuse) and
+//! `--engine component --per-request` (as Spin and Akamai Functions run
+//! it). For reference, the wasmtime CLI serves the same artifact the way
+//! the project served it before `redirects serve` (instance reuse), and a
+//! hello-world component one instance per request: the floor of that
+//! hosting model. (The fused router's row is gone: `./x build --router
+//! rust-fused` fails since Wizer runs in process, without WASI imports.)
 
-use crate::pipeline::{self, BuildOptions, Router};
-use crate::server::Server;
+use crate::pipeline;
 use crate::tools::{self, Tools};
 use anyhow::{bail, Context, Result};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,9 +42,42 @@ pub struct BenchOptions {
     pub rules: usize,
     /// Requests per `hey` run.
     pub hey_requests: u32,
-    /// Seconds per `wrk` run.
+    /// Seconds of `wrk` per server.
     pub wrk_seconds: u32,
+    /// Rounds: every server is loaded this many times, interleaved with
+    /// the others, with its share of the requests and seconds, so that a
+    /// burst of other work on the machine falls on all of them.
+    pub rounds: u32,
 }
+
+impl BenchOptions {
+    fn hey_per_round(&self) -> u32 {
+        self.hey_requests.div_ceil(self.rounds.max(1))
+    }
+
+    fn wrk_seconds_per_round(&self) -> u32 {
+        self.wrk_seconds.div_ceil(self.rounds.max(1)).max(1)
+    }
+}
+
+/// One round of load on one server.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    hey_rps: f64,
+    hey_p50_ms: f64,
+    hey_p99_ms: f64,
+    hey_bad: u64,
+    wrk_rps: f64,
+    wrk_p50_ms: f64,
+    wrk_p99_ms: f64,
+    wrk_bad: u64,
+    wrk_requests: u64,
+    /// Server CPU during wrk, in clock ticks.
+    wrk_ticks: u64,
+}
+
+/// hey and wrk connections.
+const CONNECTIONS: u32 = 200;
 
 /// One server's figures.
 #[derive(Debug, Clone, Default)]
@@ -46,21 +92,70 @@ struct Figures {
     wrk_p50_ms: f64,
     wrk_p99_ms: f64,
     wrk_bad: u64,
+    wrk_requests: u64,
+    /// Sampled answers checked and wrong (status or `Location`).
+    checked: Option<(u64, u64)>,
     rss_mib: f64,
     cpu_us_per_request: f64,
+    /// Every round's figures.
+    samples: Vec<Sample>,
 }
 
-/// A server process for the benchmark: ours or nginx.
+impl Figures {
+    fn bad(&self) -> u64 {
+        self.hey_bad + self.wrk_bad
+    }
+
+    /// The rounds together: req/s over all requests and all time (hey's
+    /// rounds have equal request counts, wrk's equal durations), the mean
+    /// of the rounds' percentiles, bad answers and CPU summed.
+    fn sum_up(&mut self) {
+        let s = &self.samples;
+        let n = s.len().max(1) as f64;
+        let mean = |v: &dyn Fn(&Sample) -> f64| s.iter().map(v).sum::<f64>() / n;
+        self.hey_rps = n / s.iter().map(|x| 1.0 / x.hey_rps).sum::<f64>();
+        self.hey_p50_ms = mean(&|x| x.hey_p50_ms);
+        self.hey_p99_ms = mean(&|x| x.hey_p99_ms);
+        self.hey_bad = s.iter().map(|x| x.hey_bad).sum();
+        self.wrk_rps = mean(&|x| x.wrk_rps);
+        self.wrk_p50_ms = mean(&|x| x.wrk_p50_ms);
+        self.wrk_p99_ms = mean(&|x| x.wrk_p99_ms);
+        self.wrk_bad = s.iter().map(|x| x.wrk_bad).sum();
+        self.wrk_requests = s.iter().map(|x| x.wrk_requests).sum();
+        let ticks: u64 = s.iter().map(|x| x.wrk_ticks).sum();
+        // Clock ticks are 10 ms on Linux (USER_HZ 100).
+        self.cpu_us_per_request = ticks as f64 * 10_000.0 / self.wrk_requests.max(1) as f64;
+    }
+}
+
+/// A server process (and, for nginx, its workers); stopped when dropped.
 struct Proc {
-    child: Option<Child>,
-    server: Option<Server>,
-    pid: u32,
+    child: Child,
+    log: PathBuf,
 }
 
 impl Proc {
+    fn spawn(cmd: &mut Command, log: &Path) -> Result<Proc> {
+        let file = std::fs::File::create(log)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {cmd:?}"))?;
+        Ok(Proc {
+            child,
+            log: log.to_path_buf(),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// RSS of the process and its children, in KiB.
     fn rss_kib(&self) -> u64 {
-        family(self.pid)
+        family(self.pid())
             .into_iter()
             .filter_map(crate::server::rss_kib)
             .sum()
@@ -68,7 +163,7 @@ impl Proc {
 
     /// CPU time (user + system) of the process and its children, in clock ticks.
     fn cpu_ticks(&self) -> u64 {
-        family(self.pid)
+        family(self.pid())
             .iter()
             .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
             .map(|s| {
@@ -79,15 +174,51 @@ impl Proc {
             })
             .sum()
     }
+
+    /// Waits until `probe` is answered below 500 on `addr`; the time since
+    /// `started` in ms.
+    fn wait_for(&mut self, addr: &str, probe: &str, started: Instant) -> Result<f64> {
+        let sock: std::net::SocketAddr = addr.parse()?;
+        loop {
+            if let Ok(r) = crate::server::request(
+                sock,
+                format!("GET {probe} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
+            ) {
+                if r.status < 500 {
+                    return Ok(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the server exited before answering ({status}):\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if started.elapsed() > Duration::from_secs(180) {
+                bail!("{addr} did not answer within 180 s");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(self.pid.to_string()).status();
-            let _ = c.wait();
+        // SIGTERM first (nginx's master then stops its workers), SIGKILL
+        // after 10 s.
+        let _ = Command::new("kill")
+            .arg(self.pid().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        self.server.take();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -109,47 +240,62 @@ fn family(pid: u32) -> Vec<u32> {
     pids
 }
 
-fn wait_for(addr: &str, probe: &str, started: Instant) -> Result<f64> {
-    let sock: std::net::SocketAddr = addr.parse()?;
-    loop {
-        if let Ok(r) = crate::server::request(
-            sock,
-            format!("GET {probe} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
-        ) {
-            if r.status < 500 {
-                return Ok(started.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        if started.elapsed() > Duration::from_secs(120) {
-            bail!("{addr} did not answer within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-fn nginx(
-    dir: &Path,
-    rules: &[redirects_compiler::Rule],
-    port: u16,
-    probe: &str,
-) -> Result<(Proc, f64)> {
+/// Whether a rule can go to every server as it is: a source and target of
+/// printable ASCII with none of the bytes that nginx's config syntax, an
+/// HAProxy map file or percent-decoding would treat specially (`%`, `#`,
+/// quotes, `\`, `;`, `{`, `}`, `$`). Sources with `%` or non-ASCII bytes
+/// are left out because nginx matches the decoded `$uri` and HAProxy the
+/// raw `path`: the same key cannot serve both without a conversion that
+/// only one of them would pay.
+fn plain(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_graphic() && !br#"%#"'\;{}$`"#.contains(&b))
+}
+
+/// The map files shared by nginx and HAProxy: `(key, target)` and
+/// `(key, status)` for the rules that are not 301.
+/// `(key, target)` lines and `(key, status)` lines.
+type PeerMaps<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, u16)>);
+
+fn peer_maps(rules: &[redirects_compiler::Rule]) -> PeerMaps<'_> {
+    let targets = rules
+        .iter()
+        .map(|r| (r.source.as_str(), r.target.as_str()))
+        .collect();
+    let codes = rules
+        .iter()
+        .filter(|r| r.status.code() != 301)
+        .map(|r| (r.source.as_str(), r.status.code()))
+        .collect();
+    (targets, codes)
+}
+
+const NON_301: [u16; 4] = [302, 303, 307, 308];
+
+fn nginx(dir: &Path, rules: &[redirects_compiler::Rule], port: u16) -> Result<Command> {
     std::fs::create_dir_all(dir.join("logs"))?;
+    std::fs::create_dir_all(dir.join("tmp"))?;
     // Two maps, as one would hand-tune it: the target, and the status for
     // the rules that are not 301 (string compares, no regex).
+    let (targets, codes) = peer_maps(rules);
     let mut map = String::with_capacity(rules.len() * 64);
-    let mut codes = String::new();
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    for r in rules {
-        let key = quote(&String::from_utf8_lossy(&r.path));
-        writeln!(map, "{key} {};", quote(&r.target))?;
-        if r.status.code() != 301 {
-            writeln!(codes, "{key} {};", r.status.code())?;
-        }
+    for (key, target) in targets {
+        writeln!(map, "\"{key}\" \"{target}\";")?;
+    }
+    let mut code_map = String::new();
+    for (key, code) in codes {
+        writeln!(code_map, "\"{key}\" {code};")?;
     }
     std::fs::write(dir.join("map.conf"), map)?;
-    std::fs::write(dir.join("codes.conf"), codes)?;
+    std::fs::write(dir.join("codes.conf"), code_map)?;
     let mut returns = String::new();
-    for code in [302, 303, 307, 308] {
+    for code in NON_301 {
         writeln!(
             returns,
             "      if ($code = {code}) {{ return {code} $redirect; }}"
@@ -164,27 +310,71 @@ fn nginx(
         d = dir.display()
     );
     std::fs::write(dir.join("nginx.conf"), conf)?;
-    std::fs::create_dir_all(dir.join("tmp"))?;
-    let started = Instant::now();
-    let child = Command::new("/usr/sbin/nginx")
-        .args(["-p"])
+    let mut cmd = Command::new("/usr/sbin/nginx");
+    cmd.arg("-p")
         .arg(dir)
-        .args(["-c"])
+        .arg("-c")
         .arg(dir.join("nginx.conf"))
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting nginx")?;
-    let pid = child.id();
-    let proc = Proc {
-        child: Some(child),
-        server: None,
-        pid,
-    };
-    let ms = wait_for(&format!("127.0.0.1:{port}"), probe, started)?;
-    Ok((proc, ms))
+        .args(["-g", "daemon off;"]);
+    Ok(cmd)
 }
 
+/// HAProxy with two map files (`key value` lines): the target of every
+/// rule, and the status of the rules that are not 301 (default 301), so a
+/// hit costs two lookups, as in nginx, and a miss one. A map value could
+/// carry the status too (`302 /target`), but splitting it back costs a
+/// converter on every hit; one map per status would cost up to five
+/// lookups per miss.
+fn haproxy(dir: &Path, rules: &[redirects_compiler::Rule], port: u16) -> Result<Command> {
+    std::fs::create_dir_all(dir)?;
+    let (targets, codes) = peer_maps(rules);
+    let mut map = String::with_capacity(rules.len() * 64);
+    for (key, target) in targets {
+        writeln!(map, "{key} {target}")?;
+    }
+    let mut code_map = String::new();
+    for (key, code) in codes {
+        writeln!(code_map, "{key} {code}")?;
+    }
+    let (map_file, codes_file) = (dir.join("map.txt"), dir.join("codes.txt"));
+    std::fs::write(&map_file, map)?;
+    std::fs::write(&codes_file, code_map)?;
+    let mut redirects = String::new();
+    for code in NON_301 {
+        writeln!(
+            redirects,
+            "  http-request redirect location %[var(txn.x)] code {code} if {{ var(txn.c) -m str {code} }}"
+        )?;
+    }
+    let conf = format!(
+        "global\n  nbthread 2\n  maxconn 8000\n\
+         defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  timeout http-keep-alive 30s\n\
+         frontend redirects\n  bind 127.0.0.1:{port}\n  maxconn 8000\n\
+         \x20 http-request set-var(txn.x) path,map({map})\n\
+         \x20 http-request return status 404 content-type text/plain string \"no redirect for this path\" if !{{ var(txn.x) -m found }}\n\
+         \x20 http-request set-var(txn.c) path,map({codes},301)\n\
+         {redirects}\
+         \x20 http-request redirect location %[var(txn.x)] code 301 if {{ var(txn.x) -m found }}\n",
+        map = map_file.display(),
+        codes = codes_file.display(),
+    );
+    let conf_file = dir.join("haproxy.cfg");
+    std::fs::write(&conf_file, conf)?;
+    tools::output(
+        Command::new("/usr/sbin/haproxy")
+            .arg("-c")
+            .arg("-q")
+            .arg("-f")
+            .arg(&conf_file),
+    )
+    .context("the HAProxy configuration does not check")?;
+    let mut cmd = Command::new("/usr/sbin/haproxy");
+    cmd.arg("-db").arg("-q").arg("-f").arg(&conf_file);
+    Ok(cmd)
+}
+
+/// hey's figures: req/s, p50 and p99 in ms, and answers other than 3xx
+/// or 404 plus errors.
 fn parse_hey(out: &str) -> (f64, f64, f64, u64) {
     let num = |prefix: &str| {
         out.lines()
@@ -192,43 +382,44 @@ fn parse_hey(out: &str) -> (f64, f64, f64, u64) {
             .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
             .unwrap_or(f64::NAN)
     };
-    let good: u64 = out
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let code: u16 = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
-            let n: u64 = l
-                .split(']')
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()?;
-            (300..500).contains(&code).then_some(n)
-        })
-        .sum();
-    let total: u64 = out
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            l.strip_prefix('[')?
-                .split(']')
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
+    // `[code]\tN responses` under "Status code distribution:", `[N]\terror`
+    // under "Error distribution:".
+    let (mut bad, mut errors) = (0u64, false);
+    for line in out.lines() {
+        let l = line.trim();
+        if l.starts_with("Error distribution") {
+            errors = true;
+            continue;
+        }
+        let Some((bracket, rest)) = l.strip_prefix('[').and_then(|l| l.split_once(']')) else {
+            continue;
+        };
+        let Ok(first) = bracket.parse::<u64>() else {
+            continue;
+        };
+        if errors {
+            bad += first;
+        } else if let Some(n) = rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            if !((300..400).contains(&first) || first == 404) {
+                bad += n;
+            }
+        }
+    }
     (
         num("Requests/sec:"),
         num("50% in") * 1000.0,
         num("99% in") * 1000.0,
-        total - good,
+        bad,
     )
 }
 
-fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64)> {
+/// wrk's figures (with [`crate::soak::LUA`]): req/s, p50 and p99 in ms,
+/// bad answers and socket errors, requests.
+fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64, u64)> {
     let round = crate::soak::Round::parse(out)?;
     let bad = round.s4xx + round.s5xx + round.socket_errors;
     let pct = |p: &str| {
@@ -241,62 +432,121 @@ fn parse_wrk(out: &str) -> Result<(f64, f64, f64, u64)> {
                 match unit {
                     "us" => n / 1000.0,
                     "s" => n * 1000.0,
+                    "m" => n * 60_000.0,
                     _ => n,
                 }
             })
             .unwrap_or(f64::NAN)
     };
-    Ok((round.rps, pct("50%"), pct("99%"), bad))
+    Ok((round.rps, pct("50%"), pct("99%"), bad, round.requests))
 }
 
-fn load(
-    proc: &Proc,
-    f: &mut Figures,
-    url: &str,
-    opts: &BenchOptions,
-    lua: &Path,
-    paths: &Path,
-) -> Result<()> {
-    // Warm up, then hey with one URL (the published client command), then wrk with many paths.
+/// `hey -disable-redirects -c 200 -n N URL`.
+fn hey(url: &str, n: u32) -> Result<String> {
     tools::output(Command::new("hey").args([
         "-disable-redirects",
         "-c",
-        "200",
+        &CONNECTIONS.to_string(),
         "-n",
-        "2000",
+        &n.to_string(),
         url,
-    ]))?;
+    ]))
+}
+
+/// One round of client load on one server: hey on one rule's URL, then
+/// wrk over the path list (server CPU is read around wrk).
+fn load(proc: &Proc, base: &str, probe: &str, opts: &BenchOptions, dir: &Path) -> Result<Sample> {
+    let mut x = Sample::default();
+    (x.hey_rps, x.hey_p50_ms, x.hey_p99_ms, x.hey_bad) =
+        parse_hey(&hey(&format!("{base}{probe}"), opts.hey_per_round())?);
     let ticks = proc.cpu_ticks();
-    let hey = tools::output(Command::new("hey").args([
-        "-disable-redirects",
-        "-c",
-        "200",
-        "-n",
-        &opts.hey_requests.to_string(),
-        url,
-    ]))?;
-    let used = proc.cpu_ticks() - ticks;
-    (f.hey_rps, f.hey_p50_ms, f.hey_p99_ms, f.hey_bad) = parse_hey(&hey);
-    f.cpu_us_per_request = used as f64 * 10_000.0 / f64::from(opts.hey_requests);
-    let base = &url[..url[8..].find('/').map_or(url.len(), |i| i + 8)];
     let wrk = tools::output(
         Command::new("wrk")
-            .env("SOAK_PATHS", paths)
+            .env("SOAK_PATHS", dir.join("paths.txt"))
             .args([
                 "-t2",
-                "-c200",
-                &format!("-d{}s", opts.wrk_seconds),
+                &format!("-c{CONNECTIONS}"),
+                &format!("-d{}s", opts.wrk_seconds_per_round()),
                 "--latency",
                 "--timeout",
                 "10s",
                 "-s",
             ])
-            .arg(lua)
+            .arg(dir.join("paths.lua"))
             .arg(format!("{base}/")),
     )?;
-    (f.wrk_rps, f.wrk_p50_ms, f.wrk_p99_ms, f.wrk_bad) = parse_wrk(&wrk)?;
-    f.rss_mib = proc.rss_kib() as f64 / 1024.0;
-    Ok(())
+    x.wrk_ticks = proc.cpu_ticks() - ticks;
+    (
+        x.wrk_rps,
+        x.wrk_p50_ms,
+        x.wrk_p99_ms,
+        x.wrk_bad,
+        x.wrk_requests,
+    ) = parse_wrk(&wrk)?;
+    Ok(x)
+}
+
+/// A server to measure: a name and how to start it on a port.
+struct Row {
+    name: String,
+    start: Box<dyn Fn(u16) -> Result<Command>>,
+    /// Whether it answers the rules (not the hello-world floor).
+    answers_rules: bool,
+}
+
+/// A path of the path list and the answer it must get: the status, and
+/// the `Location` of a hit.
+type Expected = (String, u16, Option<String>);
+
+/// Asks `addr` for up to `n` of the expected answers, spread over the
+/// list; how many were answered otherwise (status or `Location`).
+fn wrong_answers(addr: &str, expected: &[Expected], n: usize) -> Result<(u64, u64)> {
+    let sock: std::net::SocketAddr = addr.parse()?;
+    let step = expected.len().div_ceil(n).max(1);
+    let (mut asked, mut wrong) = (0, 0);
+    for (path, status, location) in expected.iter().step_by(step) {
+        asked += 1;
+        let r = crate::server::request(
+            sock,
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n").as_bytes(),
+        )?;
+        if r.status != *status || r.header("location") != *location {
+            if wrong < 3 {
+                eprintln!(
+                    "bench:   {path}: {} {:?}, expected {status} {location:?}",
+                    r.status,
+                    r.header("location")
+                );
+            }
+            wrong += 1;
+        }
+    }
+    Ok((asked, wrong))
+}
+
+/// What [`bench`] measured besides the rows.
+struct Build {
+    /// Rules given to every server.
+    rules: usize,
+    /// Rules generated, and left out (prefix, host, query, not plain).
+    generated: usize,
+    /// Exact, host-less rules left out by [`plain`].
+    not_plain: usize,
+    paths: usize,
+    hits: usize,
+    warm_build: Duration,
+    artifact_bytes: u64,
+    lookup_bytes: u64,
+}
+
+/// Builds `cli/` in release and returns the `redirects` binary.
+fn redirects_binary() -> Result<PathBuf> {
+    tools::run(crate::cargo().args(["build", "--release", "--quiet", "-p", "redirects-cli"]))?;
+    let bin = crate::target_dir().join("release/redirects");
+    if !bin.exists() {
+        bail!("{} was not built", bin.display());
+    }
+    Ok(bin)
 }
 
 /// Runs the benchmark and returns the markdown section.
@@ -304,15 +554,22 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     tools::ensure_debian("hey", "hey")?;
     tools::ensure_debian("wrk", "wrk")?;
     tools::ensure_debian("/usr/sbin/nginx", "nginx-light")?;
+    tools::ensure_debian("/usr/sbin/haproxy", "haproxy")?;
+    let load_before = loadavg();
     let dir = crate::target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let mut text = Vec::new();
     crate::gen::generate(opts.rules, crate::gen::DEFAULT_SEED, &mut text)?;
     let all = redirects_compiler::check(Path::new("generated"), &text, &Default::default());
-    let rules: Vec<_> = all
+    let exact: Vec<_> = all
         .rules
         .into_iter()
         .filter(|r| !r.prefix && r.host.is_none() && r.query.is_none())
+        .collect();
+    let exact_count = exact.len();
+    let rules: Vec<_> = exact
+        .into_iter()
+        .filter(|r| plain(&r.source) && plain(&r.target))
         .collect();
     let rules_file = dir.join("rules.txt");
     let mut same = String::new();
@@ -321,241 +578,413 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     }
     std::fs::write(&rules_file, same)?;
 
-    let mut build = BuildOptions::new(rules_file.clone());
-    build.out = dir.join("redirects.wasm");
-    build.work_dir = dir.join("work");
-    // The first build brings cargo and the caches up to date.
-    let report = pipeline::build(tools, &build)?;
-    // Rules -> artifact, warm, timed as users run it: `./x build` in a
-    // process of its own (inside this one, which holds the generated rules
-    // and their parse, the same build measured ~25% slower).
-    let t = Instant::now();
-    tools::run(
-        Command::new(std::env::current_exe()?)
-            .arg("build")
+    // Ours: the binary users install, and its artifact for these rules.
+    let redirects = redirects_binary()?;
+    let app = dir.join("app/redirects.wasm");
+    std::fs::create_dir_all(dir.join("app"))?;
+    let build_cmd = || {
+        let mut cmd = Command::new(&redirects);
+        cmd.arg("build")
             .arg(&rules_file)
-            .arg("--out")
-            .arg(&build.out)
-            .stderr(Stdio::null()),
-    )?;
+            .arg("-o")
+            .arg(&app)
+            .stderr(Stdio::null());
+        cmd
+    };
+    // Once to warm the page cache, then timed: rules -> artifact as users
+    // run it, a process of its own.
+    tools::run(&mut build_cmd())?;
+    let t = Instant::now();
+    tools::run(&mut build_cmd())?;
     let warm_build = t.elapsed();
-    let composed_bytes = std::fs::metadata(&report.composed)?.len();
-    // The same rules behind the WASI 0.3 router.
-    let mut build_p3 = build.clone();
-    build_p3.router = Router::RustP3;
-    build_p3.out = dir.join("p3/redirects.wasm");
-    build_p3.work_dir = dir.join("p3/work");
-    let report_p3 = pipeline::build(tools, &build_p3)?;
-    // ...and linked into the router itself (one module per instance).
-    let mut build_fused = build.clone();
-    build_fused.router = Router::RustFused;
-    build_fused.out = dir.join("fused/redirects.wasm");
-    build_fused.work_dir = dir.join("fused/work");
-    let report_fused = pipeline::build(tools, &build_fused)?;
-    let hello = hello_world(&dir)?;
+    let artifact_bytes = std::fs::metadata(&app)?.len();
+    let lookup_bytes = std::fs::metadata(dir.join("app/lookup.wasm")).map_or(0, |m| m.len());
 
-    let probe = crate::gen::encode(&rules[rules.len() / 2].source);
+    // The path list: every 97th rule, and a miss after every 4 hits.
+    let probe = rules[rules.len() / 2].source.clone();
     let mut paths: Vec<String> = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
+    let mut hits = 0;
     for (i, r) in rules.iter().enumerate().filter(|(i, _)| i % 97 == 0) {
-        paths.push(crate::gen::encode(&r.source));
-        if paths.len().is_multiple_of(4) {
+        paths.push(r.source.clone());
+        expected.push((r.source.clone(), r.status.code(), Some(r.target.clone())));
+        hits += 1;
+        if hits % 4 == 0 {
             paths.push(format!("/bench-miss/{i}"));
+            expected.push((format!("/bench-miss/{i}"), 404, None));
         }
     }
-    let paths_file = dir.join("paths.txt");
-    std::fs::write(&paths_file, paths.join("\n") + "\n")?;
-    let lua = dir.join("paths.lua");
-    std::fs::write(&lua, crate::soak::LUA)?;
+    std::fs::write(dir.join("paths.txt"), paths.join("\n") + "\n")?;
+    std::fs::write(dir.join("paths.lua"), crate::soak::LUA)?;
 
-    let mut all_figures = Vec::new();
+    let build = Build {
+        rules: rules.len(),
+        generated: opts.rules,
+        not_plain: exact_count - rules.len(),
+        paths: paths.len(),
+        hits,
+        warm_build,
+        artifact_bytes,
+        lookup_bytes,
+    };
+
+    let rules = std::rc::Rc::new(rules);
+    let mut rows: Vec<Row> = Vec::new();
     {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let (proc, start_ms) = nginx(&dir.join("nginx"), &rules, port, &probe)?;
-        let mut f = Figures {
-            name: "nginx map (2 workers)".into(),
-            start_ms,
-            ..Default::default()
-        };
-        load(
-            &proc,
-            &mut f,
-            &format!("http://127.0.0.1:{port}{probe}"),
-            opts,
-            &lua,
-            &paths_file,
-        )?;
-        all_figures.push(f);
+        let (rules, d) = (rules.clone(), dir.join("nginx"));
+        rows.push(Row {
+            name: "nginx `map` (2 workers)".into(),
+            start: Box::new(move |port| nginx(&d, &rules, port)),
+            answers_rules: true,
+        });
     }
-    let per_request: &[&str] = &["--max-instance-reuse-count", "1"];
-    let p3_options = [
-        &crate::EMBEDDED_SERVE_OPTIONS[..],
-        Router::RustP3.serve_options(),
-    ]
-    .concat();
-    let variants: [(&str, &Path, &[&str]); 5] = [
+    {
+        let (rules, d) = (rules.clone(), dir.join("haproxy"));
+        rows.push(Row {
+            name: "HAProxy `map` (2 threads)".into(),
+            start: Box::new(move |port| haproxy(&d, &rules, port)),
+            answers_rules: true,
+        });
+    }
+    for (name, args) in [
         (
-            "ours, WASI 0.2, instance reuse (embedded default)",
-            &report.composed,
-            &crate::EMBEDDED_SERVE_OPTIONS,
+            "redirects, `--engine native` (default, 2 workers)",
+            &["--engine", "native"][..],
         ),
         (
-            "ours, WASI 0.3 router (spin-sdk 7)",
-            &report_p3.composed,
-            &p3_options,
+            "redirects, `--engine component` (instance reuse)",
+            &["--engine", "component"],
         ),
         (
-            "ours, instance per request (Spin, Akamai)",
-            &report.composed,
-            per_request,
+            "redirects, `--engine component --per-request` (as Spin, Akamai)",
+            &["--engine", "component", "--per-request"],
         ),
-        (
-            "ours, fused router, instance per request",
-            &report_fused.composed,
-            per_request,
-        ),
-        (
-            "hello world, instance per request (floor)",
-            &hello,
-            per_request,
-        ),
-    ];
-    for (name, component, options) in variants {
-        // Compiled at start each time (no wasmtime cache), so the start
-        // figures are comparable; `./x cold-start` has the cached and
-        // precompiled figures.
-        let options: Vec<&str> = ["-C", "cache=n"].iter().chain(options).copied().collect();
-        let started = Instant::now();
-        let server = Server::start_with(tools, &options, component)?;
-        let start_ms = wait_for(&server.addr.to_string(), &probe, started)?;
-        let url = format!("http://{}{probe}", server.addr);
-        let pid = server.pid();
-        let proc = Proc {
-            child: None,
-            server: Some(server),
-            pid,
-        };
-        let mut f = Figures {
+    ] {
+        let (bin, app) = (redirects.clone(), app.clone());
+        rows.push(Row {
             name: name.into(),
-            start_ms,
-            ..Default::default()
-        };
-        load(&proc, &mut f, &url, opts, &lua, &paths_file)?;
-        all_figures.push(f);
+            start: Box::new(move |port| {
+                let mut cmd = Command::new(&bin);
+                cmd.arg("serve")
+                    .arg(&app)
+                    .args(args)
+                    .arg("--addr")
+                    .arg(format!("127.0.0.1:{port}"));
+                Ok(cmd)
+            }),
+            answers_rules: true,
+        });
+    }
+    // The wasmtime CLI rows: compiled at start each time (no cache), as
+    // `redirects serve` does.
+    let wasmtime_row = |name: &str, component: PathBuf, options: &'static [&'static str]| {
+        let wasmtime = tools.wasmtime.clone();
+        Row {
+            name: name.into(),
+            start: Box::new(move |port| {
+                let mut cmd = Command::new(&wasmtime);
+                cmd.args(crate::serve_args(&format!("127.0.0.1:{port}")))
+                    .args(["-C", "cache=n"])
+                    .args(options)
+                    .arg(&component);
+                Ok(cmd)
+            }),
+            answers_rules: !name.starts_with("hello world"),
+        }
+    };
+    const PER_REQUEST: &[&str] = &["--max-instance-reuse-count", "1"];
+    rows.push(wasmtime_row(
+        &format!(
+            "before: `wasmtime serve` {} (CLI), instance reuse",
+            tools::WASMTIME_VERSION
+        ),
+        app.clone(),
+        &crate::EMBEDDED_SERVE_OPTIONS,
+    ));
+    match hello_world(&dir) {
+        Ok(hello) => rows.push(wasmtime_row(
+            "hello world, `wasmtime serve` (CLI), per request (floor)",
+            hello,
+            PER_REQUEST,
+        )),
+        Err(e) => eprintln!("bench: leaving out the hello-world row: {e:#}"),
     }
 
-    let n = &all_figures[0];
-    let mut md = String::new();
-    writeln!(md, "## Benchmark\n")?;
-    writeln!(
-        md,
-        "`./x bench --rules {} --hey-requests {} --wrk-seconds {}` on {}, client and servers on the same machine. \
-         {} exact rules for every host, the same file for both servers (nginx `map $uri`, `map_hash_bucket_size 256`; \
-         ours `wasmtime serve` {}). hey: `hey -disable-redirects -c 200 -n {}` on one rule's URL; wrk: `-t2 -c200 -d{}s` over {} paths \
-         (4 hits : 1 miss). \"bad\" counts anything but 3xx/404 and socket errors. Ratios are to nginx in the same run.\n",
-        opts.rules,
-        opts.hey_requests,
-        opts.wrk_seconds,
-        crate::soak::machine(),
-        rules.len(),
-        tools::WASMTIME_VERSION,
-        opts.hey_requests,
-        opts.wrk_seconds,
-        paths.len()
-    )?;
-    writeln!(md, "| server | hey req/s | ratio | p50 / p99 ms | wrk req/s | ratio | p50 / p99 ms | bad | start ms | RSS MiB | CPU µs/request |")?;
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
-    for f in &all_figures {
-        writeln!(
-            md,
-            "| {} | {:.0} | {:.2}× | {:.1} / {:.1} | {:.0} | {:.2}× | {:.1} / {:.1} | {} | {:.0} | {:.1} | {:.0} |",
-            f.name,
-            f.hey_rps,
-            f.hey_rps / n.hey_rps,
-            f.hey_p50_ms,
-            f.hey_p99_ms,
-            f.wrk_rps,
-            f.wrk_rps / n.wrk_rps,
-            f.wrk_p50_ms,
-            f.wrk_p99_ms,
-            f.hey_bad + f.wrk_bad,
-            f.start_ms,
-            f.rss_mib,
-            f.cpu_us_per_request
-        )?;
+    // Every server is started (one at a time, for its start time), checked
+    // and warmed up; then loaded in rounds, interleaved.
+    let mut figures = Vec::new();
+    let mut procs = Vec::new();
+    for row in &rows {
+        eprintln!("bench: starting {}", row.name);
+        let port = free_port()?;
+        let log = dir.join(format!("server-{}.log", figures.len()));
+        let started = Instant::now();
+        let mut proc = Proc::spawn(&mut (row.start)(port)?, &log)?;
+        let base = format!("http://127.0.0.1:{port}");
+        let start_ms = proc.wait_for(&base[7..], &probe, started)?;
+        let mut f = Figures {
+            name: row.name.clone(),
+            start_ms,
+            ..Default::default()
+        };
+        if row.answers_rules {
+            f.checked = Some(wrong_answers(&base[7..], &expected, 250)?);
+        }
+        hey(&format!("{base}{probe}"), 2000)?;
+        figures.push(f);
+        procs.push((proc, base));
     }
-    let (reuse, p3, per_req, fused, hello) = (
-        &all_figures[1],
-        &all_figures[2],
-        &all_figures[3],
-        &all_figures[4],
-        &all_figures[5],
-    );
-    writeln!(
-        md,
-        "\nArtifact: rules → deployable component {:.2} s warm (no Rust recompiled); composed component {:.1} MiB, \
-         {:.1} bytes per rule (table {:.1} bytes per rule); initial linear memory {:.1} MiB, which each instance maps \
-         copy-on-write. The WASI 0.3 router: {:.2}× nginx (hey), {:.2}× (wrk).\n\n\
-         Instance per request against the hello-world floor (same SDK, adapter and host, no lookup): {:.2}× its req/s \
-         (hey), {:.2}× (wrk); server CPU per request {:.0} µs against its {:.0} µs. Instantiation itself costs about \
-         {:.0} µs of server CPU per request (instance per request minus instance reuse). The fused router (`--router \
-         rust-fused`: table linked into the router, one module): {:.2}× the floor (hey), {:.2}× (wrk), {:.0} µs per \
-         request.\n\n![req/s by server](bench.png)\n",
-        warm_build.as_secs_f64(),
-        composed_bytes as f64 / 1048576.0,
-        composed_bytes as f64 / rules.len() as f64,
-        report.summary.bytes as f64 / rules.len() as f64,
-        report.usage.memory_bytes as f64 / 1048576.0,
-        p3.hey_rps / n.hey_rps,
-        p3.wrk_rps / n.wrk_rps,
-        per_req.hey_rps / hello.hey_rps,
-        per_req.wrk_rps / hello.wrk_rps,
-        per_req.cpu_us_per_request,
-        hello.cpu_us_per_request,
-        per_req.cpu_us_per_request - reuse.cpu_us_per_request,
-        fused.hey_rps / hello.hey_rps,
-        fused.wrk_rps / hello.wrk_rps,
-        fused.cpu_us_per_request
-    )?;
-    let bad: u64 = all_figures.iter().map(|f| f.hey_bad + f.wrk_bad).sum();
-    let mark = |ok: bool| if ok { "met" } else { "not met" };
-    let best = reuse.hey_rps.max(p3.hey_rps) / n.hey_rps;
-    writeln!(
-        md,
-        "\nAgainst the project's targets (issue 4), this run:\n\n\
-         | target | this run | |\n|---|---|---|\n\
-         | embedded default ≥ 1.0× nginx req/s, p99 ≤ nginx's | best {:.2}× (hey), p99 {:.1} vs {:.1} ms | {} |\n\
-         | instance per request ≥ 0.9× hello world | {:.2}× composed, {:.2}× fused (hey) | {} |\n\
-         | no response other than 3xx/404 | {} bad | {} |\n\
-         | composed ≤ 13 MB at 1M rules | {:.1} MB for {} rules ({:.1} B/rule) | {} |\n\
-         | rules → artifact ≤ 5 s warm | {:.2} s | {} |\n",
-        best,
-        reuse.hey_p99_ms,
-        n.hey_p99_ms,
-        mark(best >= 1.0 && reuse.hey_p99_ms <= n.hey_p99_ms),
-        per_req.hey_rps / hello.hey_rps,
-        fused.hey_rps / hello.hey_rps,
-        mark(per_req.hey_rps.max(fused.hey_rps) / hello.hey_rps >= 0.9),
-        bad,
-        mark(bad == 0),
-        composed_bytes as f64 / 1e6,
-        rules.len(),
-        composed_bytes as f64 / rules.len() as f64,
-        mark(composed_bytes as f64 / rules.len() as f64 * 1e6 <= 13e6),
-        warm_build.as_secs_f64(),
-        mark(warm_build.as_secs_f64() <= 5.0)
-    )?;
-    chart(&all_figures)?;
-    if all_figures.iter().any(|f| f.hey_bad + f.wrk_bad > 0) {
+    for round in 1..=opts.rounds.max(1) {
+        for ((proc, base), f) in procs.iter().zip(&mut figures) {
+            let x = load(proc, base, &probe, opts, &dir)?;
+            eprintln!(
+                "bench: round {round}, {}: wrk {:.0} req/s, hey {:.0} req/s, {} bad",
+                f.name,
+                x.wrk_rps,
+                x.hey_rps,
+                x.hey_bad + x.wrk_bad
+            );
+            f.samples.push(x);
+        }
+    }
+    for ((proc, _), f) in procs.iter().zip(&mut figures) {
+        f.sum_up();
+        f.rss_mib = proc.rss_kib() as f64 / 1024.0;
+    }
+    drop(procs);
+    let md = report(opts, &build, &figures, &load_before)?;
+    chart(&figures)?;
+    if figures.iter().any(|f| f.bad() > 0) {
         eprintln!("warning: some responses were not 3xx/404 (see the table)");
     }
     Ok(md)
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The first line of a command's output (stdout or stderr), trimmed.
+fn version(cmd: &mut Command) -> String {
+    cmd.output()
+        .ok()
+        .map(|o| {
+            let text = [o.stdout, o.stderr].concat();
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn report(
+    opts: &BenchOptions,
+    b: &Build,
+    figures: &[Figures],
+    load_before: &str,
+) -> Result<String> {
+    let nginx = &figures[0];
+    let haproxy = &figures[1];
+    let native = &figures[2];
+    let find = |prefix: &str| figures.iter().find(|f| f.name.starts_with(prefix));
+    let commit = tools::output(
+        Command::new("git")
+            .current_dir(crate::workspace_root())
+            .args(["rev-parse", "--short", "HEAD"]),
+    )
+    .map(|s| s.trim().to_string())
+    .unwrap_or_default();
+    let date = tools::output(Command::new("date").args(["-u", "+%Y-%m-%d"]))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let nginx_v = version(Command::new("/usr/sbin/nginx").arg("-v")).replace("nginx version: ", "");
+    let haproxy_v = version(Command::new("/usr/sbin/haproxy").arg("-v"))
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("version ", "");
+    let wrk_v = version(Command::new("wrk").arg("-v"));
+    let wrk_v = wrk_v.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    let kernel = version(Command::new("uname").arg("-r"));
+    let mut md = String::new();
+    writeln!(md, "## Benchmark\n")?;
+    writeln!(
+        md,
+        "Run on {date} at commit {commit}: `./x bench --rules {} --hey-requests {} --wrk-seconds {} --rounds {}`. \
+         Machine: {}, Linux {kernel}, load average {load_before} at the start (other jobs were compiling: \
+         read the ratios, which come from one run, rather than the absolute numbers). Client and servers on \
+         127.0.0.1. Client: {wrk_v}, hey (Debian). Peers: {nginx_v}, {haproxy_v}; ours: `redirects` built by `cargo build --release -p \
+         redirects-cli` at the same commit; reference rows: the wasmtime CLI {}.\n",
+        opts.rules,
+        opts.hey_requests,
+        opts.wrk_seconds,
+        opts.rounds,
+        crate::soak::machine(),
+        tools::WASMTIME_VERSION,
+    )?;
+    writeln!(
+        md,
+        "Rules: of {} generated rules, the {} exact rules that name no host (they apply to every host) whose source and target are plain \
+         ASCII (no `%`, quote, `#`, `\\`, `;`, braces or `$`) go to every server; {} more exact rules with \
+         percent-encoded or non-ASCII sources were left out for all, because nginx matches the decoded \
+         `$uri` and HAProxy the raw `path`. nginx: `map $uri` with `map_hash_bucket_size 256`, a second map \
+         for the status of the rules that are not 301, one `return` per status. HAProxy: `http-request \
+         set-var(txn.x) path,map(FILE)`, `http-request return status 404` when not found, a second map \
+         (`path,map(CODES,301)`) for the status, then `http-request redirect location %[var(txn.x)] code N` \
+         per status: two map lookups per hit, as nginx. Ours serves the artifact that `redirects build` \
+         made from the same rules file.\n",
+        b.generated, b.rules, b.not_plain
+    )?;
+    writeln!(
+        md,
+        "Load: every server is started and warmed up (2,000 requests), then loaded in {} rounds, interleaved \
+         (server 1, 2, ... then again), so that a burst of other work on the machine falls on all of them; each \
+         round is `hey -disable-redirects -c {CONNECTIONS} -n {}` on one rule's URL, then `wrk -t2 \
+         -c{CONNECTIONS} -d{}s --latency` with a Lua script cycling through {} paths ({} hits, {} misses: 4 \
+         hits : 1 miss). req/s are over all rounds, p50 / p99 the mean of the rounds'. \"bad\" counts \
+         answers other than 3xx or 404, and socket errors, in both. Start: process start to the first \
+         answered request (servers started one at a time). RSS: the server and its worker processes after \
+         the last round. CPU: the server's user + system time during wrk, per request.\n",
+        opts.rounds,
+        opts.hey_per_round(),
+        opts.wrk_seconds_per_round(),
+        b.paths,
+        b.hits,
+        b.paths - b.hits,
+    )?;
+    writeln!(md, "| server | wrk req/s | **× nginx** | p50 / p99 ms | hey req/s | **× nginx** | p50 / p99 ms | bad | start ms | RSS MiB | CPU µs/req |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    for f in figures {
+        writeln!(
+            md,
+            "| {} | {:.0} | **{:.2}×** | {:.1} / {:.1} | {:.0} | **{:.2}×** | {:.1} / {:.1} | {} | {:.0} | {:.1} | {:.1} |",
+            f.name,
+            f.wrk_rps,
+            f.wrk_rps / nginx.wrk_rps,
+            f.wrk_p50_ms,
+            f.wrk_p99_ms,
+            f.hey_rps,
+            f.hey_rps / nginx.hey_rps,
+            f.hey_p50_ms,
+            f.hey_p99_ms,
+            f.bad(),
+            f.start_ms,
+            f.rss_mib,
+            f.cpu_us_per_request
+        )?;
+    }
+    let checks: Vec<String> = figures
+        .iter()
+        .filter_map(|f| {
+            let (asked, wrong) = f.checked?;
+            Some(format!("{}: {wrong} of {asked}", f.name))
+        })
+        .collect();
+    writeln!(
+        md,
+        "\nBefore the load, a sample of the path list (hits and misses) was asked of every server that \
+         serves the rules and the status and `Location` compared with the rule; wrong answers: {}.",
+        checks.join("; ")
+    )?;
+    let per_round: Vec<String> = native
+        .samples
+        .iter()
+        .zip(&nginx.samples)
+        .map(|(a, n)| format!("{:.2}×", a.wrk_rps / n.wrk_rps))
+        .collect();
+    writeln!(
+        md,
+        "\n`--engine native` against nginx round by round (wrk): {}.",
+        per_round.join(", ")
+    )?;
+    writeln!(
+        md,
+        "Against HAProxy: `--engine native` answers **{:.2}×** HAProxy's req/s under wrk and **{:.2}×** under hey.",
+        native.wrk_rps / haproxy.wrk_rps,
+        native.hey_rps / haproxy.hey_rps
+    )?;
+    if let (Some(component), Some(before)) =
+        (find("redirects, `--engine component` ("), find("before:"))
+    {
+        writeln!(
+            md,
+            "Against the `wasmtime serve` of before (same component, instance reuse): `--engine native` \
+             **{:.2}×** (wrk), `--engine component` **{:.2}×** (wrk).",
+            native.wrk_rps / before.wrk_rps,
+            component.wrk_rps / before.wrk_rps
+        )?;
+    }
+    if let (Some(per_request), Some(hello)) = (
+        find("redirects, `--engine component --per"),
+        find("hello world"),
+    ) {
+        writeln!(
+            md,
+            "One instance per request: `--engine component --per-request` answers **{:.2}×** the hello-world \
+             floor under the wasmtime CLI (wrk), at {:.0} against {:.0} µs of server CPU per request.",
+            per_request.wrk_rps / hello.wrk_rps,
+            per_request.cpu_us_per_request,
+            hello.cpu_us_per_request
+        )?;
+    }
+    writeln!(
+        md,
+        "\nArtifact: `redirects build` turns the {} rules into the deployable component in **{:.2} s** warm \
+         (a process of its own, timed after one untimed run); the component is {:.1} MiB, **{:.1} bytes per \
+         rule** (lookup component {:.1} MiB).\n\n![req/s by server](bench.png)\n",
+        b.rules,
+        b.warm_build.as_secs_f64(),
+        b.artifact_bytes as f64 / 1048576.0,
+        b.artifact_bytes as f64 / b.rules as f64,
+        b.lookup_bytes as f64 / 1048576.0,
+    )?;
+    let mark = |ok: bool| if ok { "met" } else { "**not met**" };
+    let wrk_ratio = native.wrk_rps / nginx.wrk_rps;
+    let hey_ratio = native.hey_rps / nginx.hey_rps;
+    let bad: u64 = native.bad();
+    let (asked, wrong) = native.checked.unwrap_or_default();
+    writeln!(
+        md,
+        "Targets for `redirects serve --engine native` (the default), this run:\n\n\
+         | target | this run | |\n|---|---|---|\n\
+         | ≥ 1.2× nginx req/s under wrk | {wrk_ratio:.2}× | {} |\n\
+         | ≥ 1.0× nginx req/s under hey | {hey_ratio:.2}× | {} |\n\
+         | p99 ≤ nginx's | wrk {:.1} vs {:.1} ms, hey {:.1} vs {:.1} ms | {} |\n\
+         | 0 answers other than 3xx/404 | {bad} bad; {wrong} of {asked} sampled answers wrong | {} |\n\
+         | RSS ≤ 1/4 of nginx's | {:.1} vs {:.1} MiB ({:.2}×) | {} |\n\
+         | start to first answer ≤ 50 ms with a precompiled lookup | {:.0} ms, compiling the lookup at start (`redirects serve` cannot load a precompiled lookup yet) | {} |\n\
+         | `redirects build`: rules → artifact ≤ 3 s warm at 1M rules | {:.2} s for {} rules | {} |\n",
+        mark(wrk_ratio >= 1.2),
+        mark(hey_ratio >= 1.0),
+        native.wrk_p99_ms,
+        nginx.wrk_p99_ms,
+        native.hey_p99_ms,
+        nginx.hey_p99_ms,
+        mark(native.wrk_p99_ms <= nginx.wrk_p99_ms && native.hey_p99_ms <= nginx.hey_p99_ms),
+        mark(bad == 0 && wrong == 0),
+        native.rss_mib,
+        nginx.rss_mib,
+        native.rss_mib / nginx.rss_mib,
+        mark(native.rss_mib * 4.0 <= nginx.rss_mib),
+        native.start_ms,
+        mark(native.start_ms <= 50.0),
+        b.warm_build.as_secs_f64(),
+        b.rules,
+        mark(b.warm_build.as_secs_f64() <= 3.0),
+    )?;
+    Ok(md)
+}
+
 /// Builds `hello/` (the floor: no lookup) like the router: wasm32-wasip1
 /// core module + preview1 proxy adapter.
-fn hello_world(dir: &Path) -> Result<std::path::PathBuf> {
+fn hello_world(dir: &Path) -> Result<PathBuf> {
     tools::run(pipeline::cargo_build_wasm().args(["-p", "redirects-hello"]))?;
     let core = crate::target_dir().join("wasm32-wasip1/wasm/redirects_hello.wasm");
     let out = dir.join("hello.wasm");
@@ -573,26 +1002,57 @@ fn chart(figures: &[Figures]) -> Result<()> {
     if tools::output(Command::new(&python).args(["-c", "import matplotlib"])).is_err() {
         tools::pip_install(&tools::tools_dir(), &["matplotlib==3.9.2"])?;
     }
-    let names: Vec<String> = figures.iter().map(|f| format!("{:?}", f.name)).collect();
-    let hey: Vec<String> = figures
+    let names: Vec<String> = figures
         .iter()
-        .map(|f| format!("{:.0}", f.hey_rps))
+        .map(|f| format!("{:?}", f.name.replace('`', "")))
         .collect();
-    let wrk: Vec<String> = figures
-        .iter()
-        .map(|f| format!("{:.0}", f.wrk_rps))
-        .collect();
+    let list = |v: &dyn Fn(&Figures) -> f64| {
+        figures
+            .iter()
+            .map(|f| format!("{:.0}", v(f)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let out = crate::workspace_root().join("bench.png");
     let script = format!(
-        "import matplotlib, textwrap\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nnames=[{}]\nhey=[{}]\nwrk=[{}]\n\
-         names=[textwrap.fill(n,22) for n in names]\nx=range(len(names))\nfig,ax=plt.subplots(figsize=(10,5))\nax.bar([i-0.2 for i in x],hey,0.4,label='hey, one URL')\n\
-         ax.bar([i+0.2 for i in x],wrk,0.4,label='wrk, many paths')\nax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=8)\n\
-         ax.set_ylabel('requests/s (higher is better)')\nax.set_title('redirects vs nginx map, same rules, same run')\nax.legend()\n\
+        "import matplotlib, textwrap\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nnames=[{}]\nwrk=[{}]\nhey=[{}]\n\
+         names=[textwrap.fill(n,20) for n in names]\nx=range(len(names))\nfig,ax=plt.subplots(figsize=(12,5.5))\n\
+         ax.bar([i-0.2 for i in x],wrk,0.4,label='wrk, 4 hits : 1 miss over many paths')\n\
+         ax.bar([i+0.2 for i in x],hey,0.4,label='hey, one URL')\n\
+         ax.axhline(wrk[0],color='C0',ls=':',lw=1)\nax.axhline(hey[0],color='C1',ls=':',lw=1)\n\
+         ax.set_xticks(list(x))\nax.set_xticklabels(names,fontsize=8)\n\
+         ax.set_ylabel('requests/s (higher is better)')\nax.set_title('redirects vs nginx map and HAProxy map: same rules, same run (dotted: nginx)')\nax.legend()\n\
          fig.tight_layout()\nfig.savefig({:?},dpi=100)\n",
         names.join(","),
-        hey.join(","),
-        wrk.join(","),
+        list(&|f| f.wrk_rps),
+        list(&|f| f.hey_rps),
         out.display().to_string()
     );
     tools::run(Command::new(&python).args(["-c", &script]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hey_counts_statuses_and_errors() {
+        let out = "Summary:\n  Requests/sec:\t1000.5\n\nLatency distribution:\n  50% in 0.0050 secs\n  99% in 0.0200 secs\n\n\
+                   Status code distribution:\n  [301]\t900 responses\n  [404]\t80 responses\n  [400]\t5 responses\n  [500]\t3 responses\n\n\
+                   Error distribution:\n  [7]\tGet \"http://127.0.0.1:1/x\": EOF\n";
+        let (rps, p50, p99, bad) = parse_hey(out);
+        assert_eq!(rps, 1000.5);
+        assert!((p50 - 5.0).abs() < 1e-9 && (p99 - 20.0).abs() < 1e-9);
+        assert_eq!(bad, 5 + 3 + 7);
+    }
+
+    #[test]
+    fn plain_keys() {
+        assert!(plain("/docs/v1/api/fast-news"));
+        assert!(plain("https://shop.example.com/sale/x?utm_source=redirect"));
+        assert!(!plain("/de/caf%C3%A9/x"));
+        assert!(!plain("/de/café/x"));
+        assert!(!plain("/a b"));
+        assert!(!plain("/a#b"));
+    }
 }

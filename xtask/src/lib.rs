@@ -5,7 +5,8 @@
 //!   wizer), installed once into a stable directory outside the clone.
 //! - [`pipeline`]: rules → table → Wizer → components → `wac plug` →
 //!   `composed/redirects.wasm`.
-//! - [`bench`]: ours against nginx `map`, side by side.
+//! - [`bench`]: `redirects serve` against nginx `map` and HAProxy `map`,
+//!   side by side.
 //! - [`coldstart`]: time to first response, with and without precompiling.
 //! - [`gen`]: the deterministic generator of realistic rules.
 //! - [`host`]: the lookup component in Node via `jco transpile`.

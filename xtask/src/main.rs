@@ -38,10 +38,12 @@ commands:
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
       --per-request          one instance per request (Spin, Akamai) instead of instance reuse
-  bench                    ours vs nginx map (hey, wrk), same rules, one run; writes BENCHMARKS.md
+  bench                    `redirects serve` (native, component, per request) vs nginx map and
+                           HAProxy map (wrk, hey), same rules, same run; writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
-      --hey-requests N       requests per hey run (default 50000)
-      --wrk-seconds S        seconds per wrk run (default 20)
+      --hey-requests N       hey requests per server (default 50000)
+      --wrk-seconds S        wrk seconds per server (default 20)
+      --rounds R             split over R rounds, servers interleaved (default 3)
   cold-start               time to first response: compiled at start, cached, precompiled .cwasm;
                            writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
@@ -137,6 +139,7 @@ fn run() -> Result<()> {
                 rules: take_number(&mut args, "--rules", 1_000_000)?,
                 hey_requests: take_number(&mut args, "--hey-requests", 50_000)?,
                 wrk_seconds: take_number(&mut args, "--wrk-seconds", 20)?,
+                rounds: take_number(&mut args, "--rounds", 3)?,
             };
             no_more(&args)?;
             let section = xtask::bench::bench(&Tools::ensure()?, &opts)?;
