@@ -793,13 +793,7 @@ fn report(
     let haproxy = &figures[1];
     let native = &figures[2];
     let find = |prefix: &str| figures.iter().find(|f| f.name.starts_with(prefix));
-    let commit = tools::output(
-        Command::new("git")
-            .current_dir(crate::workspace_root())
-            .args(["rev-parse", "--short", "HEAD"]),
-    )
-    .map(|s| s.trim().to_string())
-    .unwrap_or_default();
+    let commit = crate::commit();
     let date = tools::output(Command::new("date").args(["-u", "+%Y-%m-%d"]))
         .map(|s| s.trim().to_string())
         .unwrap_or_default();

@@ -104,3 +104,14 @@ pub fn write_benchmarks_section(section: &str) -> anyhow::Result<()> {
     redirects_compiler::write_atomic(&path, new.as_bytes())?;
     Ok(())
 }
+
+/// The checked-out commit (`git rev-parse --short HEAD`), for reports.
+pub fn commit() -> String {
+    tools::output(
+        std::process::Command::new("git")
+            .current_dir(workspace_root())
+            .args(["rev-parse", "--short", "HEAD"]),
+    )
+    .map(|s| s.trim().to_string())
+    .unwrap_or_default()
+}

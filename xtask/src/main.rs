@@ -33,11 +33,12 @@ commands:
   fuzz                     run every fuzz target (cargo-fuzz, pinned nightly)
       --seconds N            per target (default 60)
       --target T             only this target
-  soak                     bounded load run (wrk) against wasmtime serve; writes BENCHMARKS.md
+  soak                     bounded load run (wrk) against `redirects serve`; writes BENCHMARKS.md
       --rules N              generated rules (default 100000)
       --requests N           at least this many requests (default 1000000)
       --round S              seconds per wrk round (default 30)
-      --per-request          one instance per request (Spin, Akamai) instead of instance reuse
+      --engine E             native (default) or component
+      --per-request          component engine: one instance per request (Spin, Akamai)
   bench                    `redirects serve` (native, component, per request) vs nginx map and
                            HAProxy map (wrk, hey), same rules, same run; writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
@@ -162,6 +163,7 @@ fn run() -> Result<()> {
                 requests: take_number(&mut args, "--requests", 1_000_000)?,
                 connections: 200,
                 round: take_number(&mut args, "--round", 30)?,
+                engine: take_flag(&mut args, "--engine")?.unwrap_or_else(|| "native".into()),
                 per_request: take_switch(&mut args, "--per-request"),
             };
             no_more(&args)?;

@@ -1,5 +1,6 @@
-//! `./x soak`: a bounded load run against the composed component under
-//! `wasmtime serve` on 127.0.0.1. wrk (Debian's package, installed when
+//! `./x soak`: a bounded load run against `redirects serve` on 127.0.0.1
+//! (the native engine by default; `--engine component`, with
+//! `--per-request` as Spin and Akamai Functions run it). wrk (Debian's package, installed when
 //! missing) sends at least `--requests` requests at 200 connections, mixed
 //! hits (exact and prefix rules) and misses, in rounds of `--round`
 //! seconds; between rounds the server's RSS is read. Meanwhile a sampler
@@ -29,8 +30,10 @@ pub struct SoakOptions {
     pub connections: u32,
     /// Seconds per wrk round.
     pub round: u32,
-    /// One instance per request (as Spin and Akamai Functions run it)
-    /// instead of the embedded default's instance reuse.
+    /// `native` or `component` (`redirects serve --engine`).
+    pub engine: String,
+    /// Component engine: one instance per request (as Spin and Akamai
+    /// Functions run it) instead of instance reuse.
     pub per_request: bool,
 }
 
@@ -110,6 +113,14 @@ end
 
 /// Runs the soak and returns the markdown section it wrote.
 pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
+    anyhow::ensure!(
+        ["native", "component"].contains(&opts.engine.as_str()),
+        "--engine takes native or component"
+    );
+    anyhow::ensure!(
+        !opts.per_request || opts.engine == "component",
+        "--per-request needs --engine component"
+    );
     tools::ensure_debian("wrk", "wrk")?;
     let dir = crate::target_dir().join("soak");
     std::fs::create_dir_all(&dir)?;
@@ -147,15 +158,16 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     let lua_file = dir.join("soak.lua");
     std::fs::write(&lua_file, LUA)?;
 
-    let (mode, options): (&str, &[&str]) = if opts.per_request {
-        (
-            "one instance per request",
-            &["--max-instance-reuse-count", "1"],
-        )
-    } else {
-        ("instance reuse", &crate::EMBEDDED_SERVE_OPTIONS)
+    let mode = match (opts.engine.as_str(), opts.per_request) {
+        ("native", _) => "native engine",
+        (_, false) => "component engine, instance reuse",
+        (_, true) => "component engine, one instance per request",
     };
-    let server = Server::start_with(tools, options, &report.composed)?;
+    let mut options = vec!["--engine", opts.engine.as_str(), "--no-watch"];
+    if opts.per_request {
+        options.push("--per-request");
+    }
+    let server = Server::start_redirects(&options, &report.composed)?;
     // Warm up, so the start figure is a serving server's.
     for p in paths.iter().take(200) {
         server.get(p)?;
@@ -239,10 +251,10 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     writeln!(md, "## Soak ({mode})\n")?;
     writeln!(
         md,
-        "`./x soak --rules {} --requests {} --round {}{}` on {} (`wasmtime serve` {}, {mode}, WASI 0.2). \
+        "`./x soak --rules {} --requests {} --round {} --engine {}{}` on {} (`redirects serve`, {mode}; commit {}). \
          wrk -t2 -c{} with a path list of {} paths (4 hits : 1 miss; hits are exact and prefix rules), in {}-second rounds; \
          a sampler compared live responses with the native `Table::resolve` of the same table throughout.\n",
-        opts.rules, opts.requests, opts.round, if opts.per_request { " --per-request" } else { "" }, machine(), tools::WASMTIME_VERSION, opts.connections, paths.len(), opts.round
+        opts.rules, opts.requests, opts.round, opts.engine, if opts.per_request { " --per-request" } else { "" }, machine(), crate::commit(), opts.connections, paths.len(), opts.round
     )?;
     writeln!(md, "| figure | value |\n|---|---|")?;
     writeln!(
