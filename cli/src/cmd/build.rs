@@ -18,6 +18,9 @@ pub struct BuildArgs {
     /// Allow more than Akamai Functions' 50 MiB per app and 128 MiB of memory.
     #[arg(long)]
     no_budget_check: bool,
+    /// Print how long each step took.
+    #[arg(long)]
+    timings: bool,
     #[command(flatten)]
     rule_options: RuleOptions,
 }
@@ -60,5 +63,10 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         report.usage.memory_bytes as f64 / 1048576.0,
         report.total().as_secs_f64()
     );
+    if args.timings {
+        for (step, took) in &report.steps {
+            eprintln!("  {step:<28} {:>7.2} s", took.as_secs_f64());
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
