@@ -29,6 +29,21 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Writes `rules.txt` with `rules` into `dir` and builds `app.wasm` from
+/// it; returns both paths.
+fn build_app(dir: &Path, rules: &str) -> (PathBuf, PathBuf) {
+    let (file, app) = (dir.join("rules.txt"), dir.join("app.wasm"));
+    std::fs::write(&file, rules).unwrap();
+    let out = redirects(&[
+        "build".as_ref(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        app.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    (file, app)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -198,16 +213,7 @@ fn missing_input_and_bad_usage_exit_2_and_write_nothing() {
 #[test]
 fn check_urls_names_the_line_of_a_bad_url() {
     let dir = scratch("urls");
-    let rules = dir.join("rules.txt");
-    std::fs::write(&rules, "/a /b\n").unwrap();
-    let app = dir.join("app.wasm");
-    let out = redirects(&[
-        "build".as_ref(),
-        rules.as_os_str(),
-        "-o".as_ref(),
-        app.as_os_str(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    let (rules, app) = build_app(&dir, "/a /b\n");
     let urls = dir.join("urls.txt");
     std::fs::write(&urls, "/a\nnot a url\n").unwrap();
     let out = redirects(&[
@@ -288,16 +294,7 @@ fn reports_are_capped_on_screen_and_complete_in_the_file() {
 #[test]
 fn precompiled_lookups_serve_only_natively() {
     let dir = scratch("precompile");
-    let rules = dir.join("rules.txt");
-    std::fs::write(&rules, "/a /b\n").unwrap();
-    let app = dir.join("app.wasm");
-    let out = redirects(&[
-        "build".as_ref(),
-        rules.as_os_str(),
-        "-o".as_ref(),
-        app.as_os_str(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    let (rules, app) = build_app(&dir, "/a /b\n");
     let out = redirects(&["precompile".as_ref(), app.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let cwasm = dir.join("app.cwasm");
