@@ -49,3 +49,64 @@ fn every_matching_case_answers_as_written() {
         );
     }
 }
+
+const README: &str = include_str!("../../README.md");
+
+/// The README's matching table is checked, not copied by hand: every
+/// request it names (with its `Host`, if the row gives one) is a case of
+/// the data file, and the row's status and first `Location` are that
+/// case's answer for the row's first request.
+#[test]
+fn readme_matching_table_rows_are_cases() {
+    let cases = cases();
+    let rows: Vec<&str> = README
+        .lines()
+        .skip_while(|l| !l.starts_with("| request | rule | result |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(rows.len() >= 10, "the README's matching table was found");
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    for row in rows {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let (requests, result) = (cells[0].trim_start_matches("| "), cells[2]);
+        let mut items = ticked(requests);
+        let host = if requests.trim_start().starts_with("Host ") {
+            Some(items.remove(0))
+        } else {
+            None
+        };
+        assert!(!items.is_empty(), "no request in row {row:?}");
+        for target in &items {
+            assert!(
+                cases
+                    .iter()
+                    .any(|c| c.0 == host.as_deref() && c.1 == target.as_str()),
+                "README row {row:?}: {host:?} {target} is not in matching-cases.txt"
+            );
+        }
+        let case = cases
+            .iter()
+            .find(|c| c.0 == host.as_deref() && c.1 == items[0])
+            .unwrap();
+        let status: u16 = result
+            .trim()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in row {row:?}"));
+        assert_eq!(status, case.2, "row {row:?}");
+        let location = result
+            .split_once('→')
+            .map(|(_, after)| ticked(after).into_iter().next());
+        if let Some(location) = location {
+            assert_eq!(location.as_deref(), case.3, "row {row:?}");
+        }
+    }
+}
