@@ -42,12 +42,14 @@
 
 #![deny(missing_docs)]
 
+mod buf;
 mod build;
 mod error;
 mod options;
 pub mod raw;
 mod raw_key;
 mod read;
+mod records;
 mod resolve;
 pub mod route;
 mod template;

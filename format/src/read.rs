@@ -1,8 +1,10 @@
 //! Reading a table: [`Table::from_bytes`] checks the file once and keeps
 //! its bytes; the accessors here read keys and templates.
 
+use crate::buf::Buf;
 use crate::build::exact_key_path;
 use crate::raw::{Radix, Value, EXACT};
+use crate::records::Records;
 use crate::template::Template;
 use crate::token::Tokens;
 use crate::{FormatError, Redirect, TableOptions, MAGIC, VERSION};
@@ -36,6 +38,13 @@ pub struct Table {
     pub(crate) options: TableOptions,
     pub(crate) map: fst::Map<Section>,
     pub(crate) templates: fcsd::Set<Section>,
+    /// Where the records are in `templates` (decoded without allocating).
+    pub(crate) records: Records,
+    /// The hosts that exact rules name, and those that prefix rules name
+    /// (sorted; rules for every host not included), read from the keys
+    /// when the table is loaded: a request's host candidates that no rule
+    /// names are passed over without walking the map.
+    pub(crate) hosts: [Vec<Box<str>>; 2],
     pub(crate) tokens: Tokens,
     pub(crate) radix: Radix,
 }
@@ -80,29 +89,68 @@ impl Table {
             starts,
             backs,
         };
+        let records = Records::parse(templates.as_bytes())
+            .filter(|r| r.len() == templates.len())
+            .ok_or(FormatError::BadTemplate(0))?;
         let table = Table {
             options,
             map,
             templates,
+            records,
             tokens,
             radix,
+            hosts: [Vec::new(), Vec::new()],
         };
-        // Every template must parse, and every value must name one.
+        // Every template must parse, the lookup's reader must read it as
+        // fcsd does, and every value must name one.
         let mut decoder = table.templates.decoder();
+        let mut buf = Buf::<256>::new();
         for id in 0..table.templates.len() {
-            if Template::parse(decoder.run(id)).is_none() {
+            let record = decoder.run(id);
+            let same = table
+                .records
+                .decode(table.templates.as_bytes(), id, &mut buf)
+                == Some(())
+                && buf.as_slice() == record.as_slice();
+            if !same || Template::parse(record).is_none() {
                 return Err(FormatError::BadTemplate(id as u64));
             }
         }
+        let mut hosts: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
+        let mut last: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         let mut stream = table.map.stream();
         while let Some((key, raw)) = fst::Streamer::next(&mut stream) {
             match Value::unpack(raw, table.radix) {
                 Some(v) if v.whole || key.first() == Some(&EXACT) => {}
                 _ => return Err(FormatError::BadValue(raw)),
             }
+            // `=host/...` (host encoded) or `*host[/...]`: the keys of one
+            // host are next to each other, so each host is read once.
+            let exact = key.first() == Some(&EXACT);
+            let rest = key.get(1..).unwrap_or_default();
+            let host = &rest[..rest.iter().position(|&b| b == b'/').unwrap_or(rest.len())];
+            let kind = usize::from(!exact);
+            if host.is_empty() || host == last[kind].as_slice() {
+                continue;
+            }
+            last[kind] = host.to_vec();
+            let mut decoded = Vec::new();
+            if exact {
+                table.tokens.decode_into(host, &mut decoded);
+            } else {
+                decoded.extend_from_slice(host);
+            }
+            // A host that is not UTF-8 names no request's host.
+            if let Ok(h) = String::from_utf8(decoded) {
+                hosts[kind].push(h.into_boxed_str());
+            }
         }
         drop(stream);
-        Ok(table)
+        for list in &mut hosts {
+            list.sort_unstable();
+            list.dedup();
+        }
+        Ok(Table { hosts, ..table })
     }
 
     /// Reads the table file named by the environment variable
@@ -115,6 +163,15 @@ impl Table {
             .unwrap_or_else(|_| panic!("{var} must name the table file during Wizer init"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
         Table::from_bytes(bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Whether a rule of this kind (exact or prefix) may name `host`
+    /// (always for the empty host, which every host's rules use).
+    pub(crate) fn may_name(&self, exact: bool, host: &str) -> bool {
+        host.is_empty()
+            || self.hosts[usize::from(!exact)]
+                .binary_search_by(|h| (**h).cmp(host))
+                .is_ok()
     }
 
     /// The table-wide matching options it was built with.
@@ -131,11 +188,15 @@ impl Table {
         Value::unpack(self.map.get(&buf[..])?, self.radix)
     }
 
-    /// The template a value names, decoded and parsed.
-    pub(crate) fn template(&self, v: Value) -> Option<Template> {
+    /// The template a value names, decoded into `buf` and parsed.
+    pub(crate) fn template<'b, const N: usize>(
+        &self,
+        v: Value,
+        buf: &'b mut Buf<N>,
+    ) -> Option<Template<&'b [u8]>> {
         let id = usize::try_from(v.template_id).ok()?;
-        let record = (id < self.templates.len()).then(|| self.templates.decoder().run(id))?;
-        Template::parse(record)
+        self.records.decode(self.templates.as_bytes(), id, buf)?;
+        Template::parse(buf.as_slice())
     }
 
     /// The redirect stored under a raw key (see [`crate::raw::exact_key`] and
@@ -146,7 +207,8 @@ impl Table {
             Some(&EXACT) => self.exact_value(key, &mut Vec::new())?,
             _ => Value::unpack(self.map.get(key)?, self.radix)?,
         };
-        let t = self.template(v)?;
+        let mut buf = Buf::<256>::new();
+        let t = self.template(v, &mut buf)?;
         Some(Redirect {
             location: t.target(exact_key_path(key), v.slice())?,
             status: t.status,

@@ -1,11 +1,13 @@
 //! Resolving a request: the precedence of rules, and how a `Location` is
 //! built from a rule's target and the request.
 
-use crate::raw::{exact_key, prefix_key, Value, PREFIX};
+use crate::buf::Buf;
+use crate::raw::{exact_key, prefix_key, Value, EXACT, PREFIX, QUERY_SEPARATOR};
+use crate::read::Section;
 use crate::template::Template;
-use crate::url::{self, host_candidates, Url};
-use crate::{normalize_host, normalize_path, Flags, Status, Table};
-use fst::raw::Output;
+use crate::url::{self, host_candidates, HostCandidate, Url};
+use crate::{Flags, Status, Table};
+use fst::raw::{Fst, Node, Output};
 
 /// A redirect found in a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,68 @@ pub struct Match {
     pub to_itself: bool,
 }
 
+/// A walk down the fst map: the node reached and the output so far.
+#[derive(Clone, Copy)]
+struct Walk<'f> {
+    fst: &'f Fst<Section>,
+    node: Node<'f>,
+    out: Output,
+}
+
+impl<'f> Walk<'f> {
+    fn root(fst: &'f Fst<Section>) -> Walk<'f> {
+        Walk {
+            fst,
+            node: fst.root(),
+            out: Output::zero(),
+        }
+    }
+
+    /// Follows the transition on `b`; `false` if there is none.
+    fn step(&mut self, b: u8) -> bool {
+        let Some(i) = self.node.find_input(b) else {
+            return false;
+        };
+        let t = self.node.transition(i);
+        self.out = self.out.cat(t.out);
+        self.node = self.fst.node(t.addr);
+        true
+    }
+
+    /// The value of the key walked so far, if it is a key.
+    fn value(&self) -> Option<u64> {
+        self.node
+            .is_final()
+            .then(|| self.out.cat(self.node.final_output()).value())
+    }
+}
+
+/// What to do after looking at one candidate rule.
+enum Flow {
+    /// The rule does not apply: try the next one.
+    Next,
+    /// The answer (`None`: the table is inconsistent; no answer).
+    Done(Option<Match>),
+}
+
+/// The request, normalised, as the matching reads it.
+struct Normal<'r> {
+    req: &'r Request<'r>,
+    host: Option<&'r str>,
+    path: &'r [u8],
+    query: Option<&'r str>,
+    /// Build [`Match::key`] (only [`Table::find`] needs it).
+    want_key: bool,
+}
+
+/// Room for the request's query in a rule's `Location`.
+fn query_room(flags: Flags, req: &Request) -> usize {
+    match req.query {
+        Some(q) if flags.preserve_query => 1 + 3 * q.len(),
+        _ => 0,
+    }
+}
+
 impl Table {
     /// Finds the redirect for a request. The precedence, first match wins:
     ///
@@ -53,79 +117,160 @@ impl Table {
     ///
     /// A redirect whose `Location` would be the request itself is dropped
     /// (`None`): a rule never redirects a request to itself.
+    ///
+    /// A request allocates nothing but the `Location` it answers (a path
+    /// or host needing normalisation uses stack buffers), and the hosts
+    /// that no rule names are passed over without walking the map.
     pub fn resolve(&self, req: &Request) -> Option<Redirect> {
-        self.find(req).filter(|m| !m.to_itself).map(|m| m.redirect)
+        self.lookup(req, false)
+            .filter(|m| !m.to_itself)
+            .map(|m| m.redirect)
     }
 
     /// What [`Table::resolve`] does, telling which rule matched and whether
     /// its answer is the request itself (which `resolve` drops). The
     /// compiler's loop and chain checks follow targets with it.
     pub fn find(&self, req: &Request) -> Option<Match> {
-        let path = normalize_path(req.path, self.options)?;
-        let host = req.host.and_then(normalize_host);
-        let query = req.query.filter(|q| !q.is_empty());
-        let accept = |t: &Template, parent: bool| !parent || t.flags.include_subdomains;
+        self.lookup(req, true)
+    }
 
-        let mut encoded = Vec::with_capacity(2 * path.len() + 16);
-        for c in host_candidates(host.as_deref()) {
-            let with_query = query.map(|q| exact_key(c.host, &path, Some(q)));
-            for key in with_query
-                .into_iter()
-                .chain([exact_key(c.host, &path, None)])
+    /// [`Table::find`], building the matched rule's key only with
+    /// `want_key` (an empty key otherwise).
+    fn lookup(&self, req: &Request, want_key: bool) -> Option<Match> {
+        let mut path_buf: Buf<256>;
+        let path = if url::is_normal(req.path.as_bytes(), self.options) {
+            req.path.as_bytes()
+        } else {
+            path_buf = Buf::new();
+            url::normalize_into(req.path, self.options, true, &mut path_buf)?;
+            path_buf.as_slice()
+        };
+        let mut host_buf: Buf<256>;
+        let host = match req.host {
+            None => None,
+            Some(h) if url::is_normal_host(h) => Some(h),
+            Some(h) => {
+                host_buf = Buf::new();
+                url::normalize_host_into(h, &mut host_buf)
+            }
+        };
+        let n = Normal {
+            req,
+            host,
+            path,
+            query: req.query.filter(|q| !q.is_empty()),
+            want_key,
+        };
+        let fst = self.map.as_fst();
+        let mut record = Buf::<256>::new();
+
+        for c in host_candidates(host) {
+            // `=host`, then the path (a host no exact rule names is passed
+            // over before the walk).
+            let mut w = Walk::root(fst);
+            if !self.may_name(true, c.host)
+                || !w.step(EXACT)
+                || !self.tokens.encode_with(c.host.as_bytes(), |b| w.step(b))
             {
-                let Some(v) = self.exact_value(&key, &mut encoded) else {
-                    continue;
-                };
-                let t = self.template(v)?;
-                if accept(&t, c.parent) {
-                    let location = t.target(&path, v.slice())?;
-                    return self.answer(key, &t, location, req, host.as_deref(), &path);
+                continue;
+            }
+            if !self.tokens.encode_with(path, |b| w.step(b)) {
+                continue;
+            }
+            if let Some(q) = n.query {
+                let mut wq = w;
+                let found = wq.step(QUERY_SEPARATOR)
+                    && self.tokens.encode_with(q.as_bytes(), |b| wq.step(b));
+                if let Some(raw) = wq.value().filter(|_| found) {
+                    if let Flow::Done(m) = self.exact(raw, c, Some(q), &n, &mut record) {
+                        return m;
+                    }
+                }
+            }
+            if let Some(raw) = w.value() {
+                if let Flow::Done(m) = self.exact(raw, c, None, &n, &mut record) {
+                    return m;
                 }
             }
         }
-        for c in host_candidates(host.as_deref()) {
-            if let Some((v, t, at)) = self.longest_prefix(c.host, &path, |t| accept(t, c.parent)) {
-                let location = self.fill(&t, v, req, &path, at)?;
-                let key = prefix_key(c.host, &path[..at]);
-                return self.answer(key, &t, location, req, host.as_deref(), &path);
+        for c in host_candidates(host) {
+            let mut w = Walk::root(fst);
+            if !self.may_name(false, c.host)
+                || !w.step(PREFIX)
+                || !c.host.bytes().all(|b| w.step(b))
+            {
+                continue;
+            }
+            let accept = |flags: Flags| !c.parent || flags.include_subdomains;
+            if let Some((v, at)) = self.longest_prefix(w, path, &mut record, accept) {
+                let t = self.template(v, &mut record)?;
+                let location = self.fill(&t, v, &n, at)?;
+                let key = if want_key {
+                    prefix_key(c.host, &path[..at])
+                } else {
+                    Vec::new()
+                };
+                return self.answer(key, &t, location, &n);
             }
         }
         None
     }
 
-    /// Walks the fst along `*host path` and returns the accepted prefix
-    /// rule with the longest prefix ending at a segment boundary (its
-    /// value and template), and where the rest of the path starts.
-    fn longest_prefix(
+    /// An exact rule's value found under the candidate host `c` (and the
+    /// query `query`): its answer, or [`Flow::Next`] if it applies only
+    /// to its own host and `c` is a parent domain.
+    fn exact<const N: usize>(
         &self,
-        host: &str,
-        path: &[u8],
-        accept: impl Fn(&Template) -> bool,
-    ) -> Option<(Value, Template, usize)> {
-        let fst = self.map.as_fst();
-        let mut node = fst.root();
-        let mut out = Output::zero();
-        for &b in [PREFIX].iter().chain(host.as_bytes()) {
-            let t = node.transition(node.find_input(b)?);
-            out = out.cat(t.out);
-            node = fst.node(t.addr);
+        raw: u64,
+        c: HostCandidate,
+        query: Option<&str>,
+        n: &Normal,
+        record: &mut Buf<N>,
+    ) -> Flow {
+        let Some(v) = Value::unpack(raw, self.radix) else {
+            return Flow::Next;
+        };
+        let Some(t) = self.template(v, record) else {
+            return Flow::Done(None);
+        };
+        if c.parent && !t.flags.include_subdomains {
+            return Flow::Next;
         }
+        let room = query_room(t.flags, n.req);
+        let Some(location) = t.target_with_room(n.path, v.slice(), room) else {
+            return Flow::Done(None);
+        };
+        let key = if n.want_key {
+            exact_key(c.host, n.path, query)
+        } else {
+            Vec::new()
+        };
+        Flow::Done(self.answer(key, &t, location, n))
+    }
+
+    /// Walks the fst from `w` (at `*host`) along the path and returns the
+    /// accepted prefix rule with the longest prefix ending at a segment
+    /// boundary (its value), and where the rest of the path starts.
+    fn longest_prefix<const N: usize>(
+        &self,
+        mut w: Walk,
+        path: &[u8],
+        record: &mut Buf<N>,
+        accept: impl Fn(Flags) -> bool,
+    ) -> Option<(Value, usize)> {
         let mut best = None;
         for i in 0..=path.len() {
             let boundary = i == path.len() || path[i] == b'/';
-            if boundary && node.is_final() {
-                let v = Value::unpack(out.cat(node.final_output()).value(), self.radix);
-                if let Some((v, t)) = v.and_then(|v| Some((v, self.template(v)?))) {
-                    if accept(&t) {
-                        best = Some((v, t, i));
+            if boundary {
+                if let Some(v) = w.value().and_then(|raw| Value::unpack(raw, self.radix)) {
+                    if self.template(v, record).is_some_and(|t| accept(t.flags)) {
+                        best = Some((v, i));
                     }
                 }
             }
-            let Some(&b) = path.get(i) else { break };
-            let Some(ti) = node.find_input(b) else { break };
-            let t = node.transition(ti);
-            out = out.cat(t.out);
-            node = fst.node(t.addr);
+            if !path.get(i).is_some_and(|&b| w.step(b)) {
+                break;
+            }
         }
         best
     }
@@ -135,33 +280,43 @@ impl Table {
     /// to the target's path with `preserve_suffix`. The rest keeps the
     /// request's own bytes (its case too, in a case-insensitive table),
     /// escaped.
-    fn fill(
-        &self,
-        t: &Template,
-        v: Value,
-        req: &Request,
-        path: &[u8],
-        at: usize,
-    ) -> Option<String> {
-        let mut location = t.target(path, v.slice())?;
-        let own;
+    fn fill(&self, t: &Template<&[u8]>, v: Value, n: &Normal, at: usize) -> Option<String> {
+        let mut own: Buf<256>;
         let rest = if self.options.case_insensitive {
-            own = url::normalize_path_keep_case(req.path, self.options)?;
-            &own[same_place(path, at, &own)..]
+            own = Buf::new();
+            url::normalize_into(n.req.path, self.options, false, &mut own)?;
+            let own = own.as_slice();
+            &own[same_place(n.path, at, own)..]
         } else {
-            &path[at..]
+            &n.path[at..]
         };
         let splat = rest.strip_prefix(b"/").unwrap_or(rest);
-        if location.contains(":splat") {
-            location = location.replace(":splat", &url::encode_path(splat));
+        let mut encoded = Buf::<256>::new();
+        url::encode_path_into(splat, &mut encoded);
+        let encoded = std::str::from_utf8(encoded.as_slice()).ok()?;
+        let splats = [t.prefix(), t.suffix()]
+            .iter()
+            .map(|part| {
+                part.windows(SPLAT.len())
+                    .filter(|w| *w == SPLAT.as_bytes())
+                    .count()
+            })
+            .sum::<usize>();
+        let room = (splats + 1) * encoded.len() + 1 + query_room(t.flags, n.req);
+        let mut location = t.target_with_room(n.path, v.slice(), room)?;
+        if location.contains(SPLAT) {
+            let mut from = 0;
+            while let Some(i) = location[from..].find(SPLAT) {
+                let i = from + i;
+                location.replace_range(i..i + SPLAT.len(), encoded);
+                from = i + encoded.len();
+            }
         } else if t.flags.preserve_suffix && !splat.is_empty() {
             let at = location.find(['?', '#']).unwrap_or(location.len());
-            let sep = if location[..at].ends_with('/') {
-                ""
-            } else {
-                "/"
-            };
-            location.insert_str(at, &format!("{sep}{}", url::encode_path(splat)));
+            location.insert_str(at, encoded);
+            if !location[..at].ends_with('/') {
+                location.insert(at, '/');
+            }
         }
         Some(location)
     }
@@ -172,31 +327,32 @@ impl Table {
     fn answer(
         &self,
         key: Vec<u8>,
-        t: &Template,
+        t: &Template<&[u8]>,
         mut location: String,
-        req: &Request,
-        host: Option<&str>,
-        path: &[u8],
+        n: &Normal,
     ) -> Option<Match> {
         if t.flags.preserve_query {
-            if let Some(q) = req.query.filter(|q| !q.is_empty()) {
+            if let Some(q) = n.req.query.filter(|q| !q.is_empty()) {
                 let at = location.find('#').unwrap_or(location.len());
                 let sep = if location[..at].contains('?') {
-                    "&"
+                    '&'
                 } else {
-                    "?"
+                    '?'
                 };
-                location.insert_str(at, &format!("{sep}{}", url::encode_query(q)));
+                let mut encoded = Buf::<256>::new();
+                url::encode_query_into(q, &mut encoded);
+                location.insert_str(at, std::str::from_utf8(encoded.as_slice()).ok()?);
+                location.insert(at, sep);
             }
         }
         if let Some(after) = location.strip_prefix('/') {
             // `//host` or `/\host` would leave this host.
-            let trimmed = after.trim_start_matches(['/', '\\']);
-            if trimmed.len() != after.len() {
-                location = format!("/{trimmed}");
+            let cut = after.len() - after.trim_start_matches(['/', '\\']).len();
+            if cut > 0 {
+                location.replace_range(1..1 + cut, "");
             }
         }
-        let to_itself = self.is_same_request(&location, req, host, path);
+        let to_itself = self.is_same_request(&location, n);
         Some(Match {
             key,
             flags: t.flags,
@@ -209,25 +365,31 @@ impl Table {
     }
 
     /// Whether following `location` would request the same resource again.
-    fn is_same_request(
-        &self,
-        location: &str,
-        req: &Request,
-        host: Option<&str>,
-        path: &[u8],
-    ) -> bool {
+    fn is_same_request(&self, location: &str, n: &Normal) -> bool {
         let Some(loc) = Url::parse(location) else {
             return false;
         };
         if let Some(h) = loc.host() {
-            if normalize_host(h).as_deref() != host {
+            let mut buf = Buf::<256>::new();
+            if url::normalize_host_into(h, &mut buf) != n.host {
                 return false;
             }
         }
-        normalize_path(loc.request_path(), self.options).as_deref() == Some(path)
-            && loc.query.filter(|q| !q.is_empty()) == req.query.filter(|q| !q.is_empty())
+        let same_query = loc.query.filter(|q| !q.is_empty()) == n.query;
+        let path = loc.request_path();
+        same_query
+            && if url::is_normal(path.as_bytes(), self.options) {
+                path.as_bytes() == n.path
+            } else {
+                let mut buf = Buf::<256>::new();
+                url::normalize_into(path, self.options, true, &mut buf).is_some()
+                    && buf.as_slice() == n.path
+            }
     }
 }
+
+/// What a prefix rule's target names the rest of the path with.
+const SPLAT: &str = ":splat";
 
 /// Where the segment boundary `at` of a lower-cased normalised path is in
 /// the same path with its own case (lower-casing may change byte lengths,

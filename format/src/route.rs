@@ -9,6 +9,7 @@
 
 use crate::url::{host_of, split_path_query};
 use crate::{Redirect, Request};
+use std::borrow::Cow;
 
 /// The body of a 404 (served as `text/plain; charset=utf-8`).
 pub const NOT_FOUND_BODY: &str = "no redirect for this path\n";
@@ -44,9 +45,13 @@ pub fn route(
     lookup: impl FnOnce(Request<'_>) -> Option<Redirect>,
 ) -> Answer {
     let (path, query) = split_path_query(path_with_query);
-    let host = authority
-        .map(|a| host_of(a).to_ascii_lowercase())
-        .filter(|h| !h.is_empty());
+    // Lower-cased only when it has upper case (no allocation otherwise).
+    let host = authority.map(host_of).filter(|h| !h.is_empty()).map(|h| {
+        match h.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(h.to_ascii_lowercase()),
+            false => Cow::Borrowed(h),
+        }
+    });
     let found = lookup(Request {
         host: host.as_deref(),
         path,

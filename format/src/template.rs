@@ -89,21 +89,21 @@ pub(crate) fn record(status: Status, flags: Flags, prefix: &[u8], suffix: &[u8])
     r
 }
 
-/// A parsed template record (it keeps the record's bytes, so a lookup
-/// decodes and parses a template once).
+/// A parsed template record (it keeps the record's bytes, owned or
+/// borrowed, so a lookup decodes and parses a template once).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Template {
+pub(crate) struct Template<R = Vec<u8>> {
     pub(crate) status: Status,
     pub(crate) flags: Flags,
-    record: Vec<u8>,
+    record: R,
     /// Index of [`SEP`] in `record`.
     sep: usize,
 }
 
-impl Template {
+impl<R: AsRef<[u8]>> Template<R> {
     /// Parses a record; `None` if it is malformed.
-    pub(crate) fn parse(record: Vec<u8>) -> Option<Template> {
-        let [status, flags, rest @ ..] = record.as_slice() else {
+    pub(crate) fn parse(record: R) -> Option<Template<R>> {
+        let [status, flags, rest @ ..] = record.as_ref() else {
             return None;
         };
         let status = Status::from_code(300 + u16::from(*status))?;
@@ -123,23 +123,40 @@ impl Template {
 
     /// The part of the target before the slice.
     pub(crate) fn prefix(&self) -> &[u8] {
-        &self.record[2..self.sep]
+        &self.record.as_ref()[2..self.sep]
     }
 
     /// The part of the target after the slice.
     pub(crate) fn suffix(&self) -> &[u8] {
-        &self.record[self.sep + 1..]
+        &self.record.as_ref()[self.sep + 1..]
     }
 
     /// The target for a request whose normalised path is `path`; `None`
     /// if the slice is outside it or the result is not UTF-8.
     pub(crate) fn target(&self, path: &[u8], slice: Slice) -> Option<String> {
+        self.target_with_room(path, slice, 0)
+    }
+
+    /// [`Template::target`] in a string with room for `extra` more bytes
+    /// (what the lookup appends), so that it is the lookup's only
+    /// allocation.
+    pub(crate) fn target_with_room(
+        &self,
+        path: &[u8],
+        slice: Slice,
+        extra: usize,
+    ) -> Option<String> {
         let middle = if slice.whole {
             &[][..]
         } else {
             path.get(slice.start..path.len().checked_sub(slice.back)?)?
         };
-        String::from_utf8([self.prefix(), middle, self.suffix()].concat()).ok()
+        let (prefix, suffix) = (self.prefix(), self.suffix());
+        let mut out = Vec::with_capacity(prefix.len() + middle.len() + suffix.len() + extra);
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(middle);
+        out.extend_from_slice(suffix);
+        String::from_utf8(out).ok()
     }
 }
 

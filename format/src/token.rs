@@ -31,6 +31,9 @@ pub(crate) struct Tokens {
     special: [bool; 256],
     /// (word, code), sorted by word.
     words: Vec<(Vec<u8>, u8)>,
+    /// For each first byte, where its words start in `words` (and the
+    /// next byte's entry, where they end).
+    first: [u16; 257],
 }
 
 impl Default for Tokens {
@@ -111,30 +114,80 @@ impl Tokens {
         for (_, c) in &words {
             special[usize::from(*c)] = true;
         }
+        let mut first = [0u16; 257];
+        for (b, start) in first.iter_mut().enumerate() {
+            *start =
+                words.partition_point(|(w, _)| w.first().map_or(0, |&c| usize::from(c)) < b) as u16;
+        }
         Tokens {
             esc,
             special,
             words,
+            first,
         }
+    }
+
+    /// The code of a word, if it has one.
+    fn code(&self, run: &[u8]) -> Option<u8> {
+        let b = usize::from(*run.first()?);
+        let range = usize::from(self.first[b])..usize::from(self.first[b + 1]);
+        let words = self.words.get(range)?;
+        let i = words
+            .binary_search_by(|(w, _)| w.as_slice().cmp(run))
+            .ok()?;
+        Some(words[i].1)
     }
 
     /// Appends the encoding of `bytes` to `out`.
     pub(crate) fn encode_into(&self, bytes: &[u8], out: &mut Vec<u8>) {
+        self.encode_with(bytes, |b| {
+            out.push(b);
+            true
+        });
+    }
+
+    /// Passes the encoding of `bytes` to `f` byte by byte, stopping (and
+    /// returning `false`) as soon as `f` returns `false`. Encoding is by
+    /// runs, and a run never spans a byte that is not a letter or digit,
+    /// so the encoding of `a` then `b` is that of `a b` whenever `a` ends
+    /// or `b` starts with such a byte (a host and its path; a path, NUL
+    /// and a query).
+    pub(crate) fn encode_with(&self, bytes: &[u8], mut f: impl FnMut(u8) -> bool) -> bool {
         if self.esc == 0 {
-            out.extend_from_slice(bytes);
-            return;
+            return bytes.iter().all(|&b| f(b));
         }
         for run in runs(bytes) {
             if run[0].is_ascii_alphanumeric() {
-                if let Ok(i) = self.words.binary_search_by(|(w, _)| w.as_slice().cmp(run)) {
-                    out.push(self.words[i].1);
+                if let Some(code) = self.code(run) {
+                    if !f(code) {
+                        return false;
+                    }
                     continue;
                 }
             }
             for &b in run {
-                if self.special[usize::from(b)] {
-                    out.push(self.esc);
+                if self.special[usize::from(b)] && !f(self.esc) {
+                    return false;
                 }
+                if !f(b) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Decodes what [`Tokens::encode_into`] wrote (codes back to their
+    /// words, escapes removed), appending to `out`.
+    pub(crate) fn decode_into(&self, encoded: &[u8], out: &mut Vec<u8>) {
+        let mut bytes = encoded.iter();
+        while let Some(&b) = bytes.next() {
+            if self.esc != 0 && b == self.esc {
+                out.extend(bytes.next());
+            } else if self.special[usize::from(b)] {
+                let word = self.words.iter().find(|(_, c)| *c == b);
+                out.extend_from_slice(word.map_or(&[][..], |(w, _)| w));
+            } else {
                 out.push(b);
             }
         }
@@ -230,6 +283,11 @@ mod tests {
             b"/product".to_vec(),
         ];
         let encoded: Vec<_> = tricky.iter().map(|k| encode(&t, k)).collect();
+        for (k, e) in tricky.iter().zip(&encoded) {
+            let mut back = Vec::new();
+            t.decode_into(e, &mut back);
+            assert_eq!(&back, k);
+        }
         for i in 0..encoded.len() {
             for j in 0..i {
                 assert_ne!(encoded[i], encoded[j], "{i} {j}");

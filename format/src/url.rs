@@ -27,6 +27,7 @@
 //! for `a.b.example.org`, rules for `b.example.org` and then `example.org`
 //! that include subdomains (`*.`), and rules for every host.
 
+use crate::buf::Buf;
 use crate::TableOptions;
 
 /// `http://rest` or `https://rest` (any case) split into the scheme as
@@ -264,30 +265,111 @@ pub fn normalize_path(path: &str, opts: TableOptions) -> Option<Vec<u8>> {
 /// [`normalize_path`] without step 4 (the case is kept whatever the
 /// options say): the request's own bytes, which a splat copies.
 pub(crate) fn normalize_path_keep_case(path: &str, opts: TableOptions) -> Option<Vec<u8>> {
+    let mut out = Buf::<256>::new();
+    normalize_into(path, opts, false, &mut out)?;
+    Some(out.as_slice().to_vec())
+}
+
+/// Whether `path` is its own normal form under `opts` (so a lookup can
+/// use it as it is): it starts with `/` and has no `%`, no empty, `.` or
+/// `..` segment, no trailing `/` (unless the table keeps them, or it is
+/// the root) and, in a case-insensitive table, no upper-case or non-ASCII
+/// byte.
+pub(crate) fn is_normal(path: &[u8], opts: TableOptions) -> bool {
+    let Some(rest) = path.strip_prefix(b"/") else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    if opts.case_insensitive && rest.iter().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        return false;
+    }
+    if rest.contains(&b'%') {
+        return false;
+    }
+    let mut segments = rest.split(|&b| b == b'/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        match seg {
+            b"." | b".." => return false,
+            b"" if !(last && opts.strict_trailing_slash) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Normalises `path` into `out` (cleared first) as [`normalize_path`]
+/// does, lower-casing only with `lower` (and a case-insensitive table).
+/// `None` if the path does not start with `/` or has an invalid escape.
+pub(crate) fn normalize_into<const N: usize>(
+    path: &str,
+    opts: TableOptions,
+    lower: bool,
+    out: &mut Buf<N>,
+) -> Option<()> {
+    out.clear();
     if !path.starts_with('/') {
         return None;
     }
-    let decoded = percent_decode(path)?;
+    let mut decoded = Buf::<N>::new();
+    percent_decode_into(path, &mut decoded)?;
+    let decoded = decoded.as_slice();
     let trailing = decoded.len() > 1 && decoded.ends_with(b"/");
-    let mut segments: Vec<&[u8]> = Vec::new();
     for seg in decoded.split(|&b| b == b'/') {
         match seg {
             b"" | b"." => {}
             b".." => {
-                segments.pop();
+                let at = out.as_slice().iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(at);
             }
-            s => segments.push(s),
+            s => {
+                out.push(b'/');
+                out.extend(s);
+            }
         }
     }
-    let mut out = Vec::with_capacity(decoded.len());
-    for seg in &segments {
-        out.push(b'/');
-        out.extend_from_slice(seg);
-    }
-    if out.is_empty() || (trailing && opts.strict_trailing_slash) {
+    if out.len() == 0 || (trailing && opts.strict_trailing_slash) {
         out.push(b'/');
     }
-    Some(out)
+    if lower && opts.case_insensitive {
+        if out.as_slice().is_ascii() {
+            out.as_mut_slice().make_ascii_lowercase();
+        } else {
+            let lowered = lower_case(out.as_slice().to_vec());
+            out.clear();
+            out.extend(&lowered);
+        }
+    }
+    Some(())
+}
+
+/// Decodes `%XX` escapes into `out` as [`percent_decode`] does.
+fn percent_decode_into<const N: usize>(s: &str, out: &mut Buf<N>) -> Option<()> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hi = hex(*bytes.get(i + 1)?)?;
+            let lo = hex(*bytes.get(i + 2)?)?;
+            let decoded = hi << 4 | lo;
+            if decoded == 0 {
+                return None;
+            }
+            out.push(decoded);
+            i += 3;
+        } else {
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| b == b'%')
+                .map_or(bytes.len(), |p| i + p);
+            out.extend(&bytes[i..run]);
+            i = run;
+        }
+    }
+    Some(())
 }
 
 /// Lower-cases a normalised path (Unicode when it is UTF-8, ASCII
@@ -297,6 +379,46 @@ pub(crate) fn lower_case(path: Vec<u8>) -> Vec<u8> {
         Ok(s) => s.to_lowercase().into_bytes(),
         Err(e) => e.into_bytes().to_ascii_lowercase(),
     }
+}
+
+/// Whether `host` is its own normal form (see [`normalize_host`]): ASCII
+/// letters, digits, `-`, `.` and `_`, no upper case, no trailing dot.
+pub(crate) fn is_normal_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && !host.ends_with('.')
+        && host.bytes().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_')
+        })
+}
+
+/// [`normalize_host`] into `out` (cleared first), without allocating for
+/// an ASCII host without escapes; the normalised host (a slice of `host`
+/// itself when it is already normal).
+pub(crate) fn normalize_host_into<'a, const N: usize>(
+    host: &'a str,
+    out: &'a mut Buf<N>,
+) -> Option<&'a str> {
+    out.clear();
+    if !host.is_ascii() || host.contains('%') {
+        out.extend(normalize_host(host)?.as_bytes());
+        return std::str::from_utf8(out.as_slice()).ok();
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+    if !ok {
+        return None;
+    }
+    if !host.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(host);
+    }
+    out.extend(host.as_bytes());
+    out.as_mut_slice().make_ascii_lowercase();
+    std::str::from_utf8(out.as_slice()).ok()
 }
 
 /// Normalises a host: `%XX` escapes decoded, lower case, without a
@@ -355,17 +477,42 @@ pub fn escape_target(target: &str) -> String {
 /// `Location` built from request bytes never carries CR, LF, spaces or
 /// anything else a header must not hold (nor `?` or `#`).
 pub fn encode_path(bytes: &[u8]) -> String {
-    encode(bytes, |b| {
-        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
-    })
+    encode(bytes, keep_in_path)
+}
+
+fn keep_in_path(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+}
+
+fn keep_in_query(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
 }
 
 /// Like [`encode_path`] for a query: keeps `?`, `=` and `&`, and `%` (the
 /// query is passed on still encoded).
 pub fn encode_query(query: &str) -> String {
-    encode(query.as_bytes(), |b| {
-        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
-    })
+    encode(query.as_bytes(), keep_in_query)
+}
+
+/// [`encode_path`] appended to `out`.
+pub(crate) fn encode_path_into<const N: usize>(bytes: &[u8], out: &mut Buf<N>) {
+    encode_into(bytes, out, keep_in_path)
+}
+
+/// [`encode_query`] appended to `out`.
+pub(crate) fn encode_query_into<const N: usize>(query: &str, out: &mut Buf<N>) {
+    encode_into(query.as_bytes(), out, keep_in_query)
+}
+
+fn encode_into<const N: usize>(bytes: &[u8], out: &mut Buf<N>, keep: impl Fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        if keep(b) {
+            out.push(b);
+        } else {
+            out.extend(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
 }
 
 fn encode(bytes: &[u8], keep: impl Fn(u8) -> bool) -> String {

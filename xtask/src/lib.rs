@@ -13,12 +13,15 @@
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
 //! - [`soak`]: a bounded load run with wrk, sampled for correctness.
+//! - [`lookupbench`]: ns per lookup, natively and through the lookup
+//!   component.
 
 pub mod bench;
 pub mod coldstart;
 pub mod fuzz;
 pub mod gen;
 pub mod host;
+pub mod lookupbench;
 pub mod pipeline;
 pub mod server;
 pub mod soak;

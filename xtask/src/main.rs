@@ -49,6 +49,11 @@ commands:
                            writes BENCHMARKS.md
       --rules N              generated rules (default 1000000)
       --runs N               runs per variant (default 5)
+  bench-lookup             ns per lookup: Table::resolve natively and through the lookup component,
+                           hits and misses, without and with a Host
+      --rules N              generated rules per table (default 1000000)
+      --requests N           requests per list (default 200000)
+      --native               time Table::resolve only (no Wizer)
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
@@ -170,6 +175,19 @@ fn run() -> Result<()> {
             let section = xtask::soak::soak(&Tools::ensure()?, &opts)?;
             xtask::write_benchmarks_section(&section)?;
             print!("{section}");
+            Ok(())
+        }
+        "bench-lookup" => {
+            let defaults = xtask::lookupbench::LookupBenchOptions::default();
+            let opts = xtask::lookupbench::LookupBenchOptions {
+                rules: take_number(&mut args, "--rules", defaults.rules)?,
+                requests: take_number(&mut args, "--requests", defaults.requests)?,
+                component: !take_switch(&mut args, "--native"),
+            };
+            no_more(&args)?;
+            let figures = xtask::lookupbench::measure(&opts, &|m| eprintln!("bench-lookup: {m}"))?;
+            print!("{}", figures.render());
+            println!("\n{}", figures.line());
             Ok(())
         }
         "gen-rules" => {
