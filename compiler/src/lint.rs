@@ -13,12 +13,13 @@ use crate::rule::Rule;
 use redirects_format::raw::prefix_key;
 use redirects_format::url::{host_candidates, Url};
 use redirects_format::{
-    normalize_host, normalize_path, Request, Table, TableBuilder, TableOptions,
+    normalize_host, normalize_path, FormatError, Request, Table, TableBuilder, TableOptions,
 };
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Findings: `(line, error)` and `(line, warning)`.
@@ -65,61 +66,122 @@ pub fn lint(
 ) -> Option<Vec<u8>> {
     let mut t = Instant::now();
     let mut keys: Vec<Vec<u8>> = parallel_map(rules, |_, r| r.key());
-    let (mut index, duplicates) = index_keys(&keys);
-    if !duplicates.is_empty() {
-        // The first rule with a key wins; the others are reported.
-        let mut duplicate = vec![false; rules.len()];
-        for &(i, first) in &duplicates {
-            duplicate[i] = true;
-            out.errors.push((
-                rules[i].line,
-                ErrorKind::DuplicateSource {
-                    source: rules[i].source.clone(),
-                    first_line: rules[first].line,
-                },
-            ));
-        }
-        drop(index);
-        let mut at = 0..;
-        rules.retain(|_| !duplicate[at.next().expect("endless")]);
-        let mut at = 0..;
-        keys.retain(|_| !duplicate[at.next().expect("endless")]);
-        index = index_keys(&keys).0;
-    }
-    out.mark("lint: duplicates", &mut t);
+    out.mark("lint: keys", &mut t);
+    // Build the table (the fst is built on one thread) while this thread
+    // does the checks that need no table. The build finds duplicate keys
+    // when it sorts them: then they are removed, and it starts again.
+    let (bytes, table, checks) = loop {
+        let (built, checks) = std::thread::scope(|s| {
+            let build = s.spawn(|| {
+                let t = Instant::now();
+                let entries: Vec<_> = keys
+                    .iter()
+                    .zip(rules.iter())
+                    .map(|(key, rule)| {
+                        (
+                            key.as_slice(),
+                            rule.target.as_str(),
+                            rule.status,
+                            rule.flags,
+                        )
+                    })
+                    .collect();
+                let bytes = match TableBuilder::build(opts, &entries) {
+                    Ok(bytes) => bytes,
+                    Err(FormatError::DuplicateKey(_)) => return None,
+                    Err(e) => panic!("a table of unique keys builds: {e}"),
+                };
+                let built = t.elapsed();
+                let table = Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
+                Some((bytes, table, built, t.elapsed() - built))
+            });
+            let checks = TableFree::check(rules, opts);
+            (
+                build.join().expect("no panic while building the table"),
+                checks,
+            )
+        });
+        let Some((bytes, table, build_took, load_took)) = built else {
+            remove_duplicates(rules, &mut keys, out);
+            out.mark("lint: duplicates", &mut t);
+            continue;
+        };
+        out.timings.extend(checks.timings.iter().copied());
+        out.timings.push(("lint: build table", build_took));
+        out.timings.push(("lint: load table", load_took));
+        break (bytes, table, checks);
+    };
+    out.mark("lint: table ready", &mut t);
     if netlify {
         shadowed(rules, out);
     }
+    out.errors.extend(checks.errors);
+    let follow = Follow {
+        table: &table,
+        keys: &keys,
+        index: OnceLock::new(),
+        scope: Scope {
+            hosts: &checks.hosts,
+            paths: &checks.paths,
+            opts,
+        },
+        reported: &checks.reported,
+    };
+    let collapsed = chains(rules, &follow, &checks.may_hop, out, &mut t);
+    let changed = !collapsed.is_empty();
+    for (i, target) in collapsed {
+        rules[i].target = target;
+    }
+    (!changed).then_some(bytes)
+}
 
-    // Build the table (the fst is built on one thread) while this one does
-    // the checks that need no table.
-    let entries: Vec<_> = keys
-        .iter()
-        .zip(rules.iter())
-        .map(|(key, rule)| {
-            (
-                key.as_slice(),
-                rule.target.as_str(),
-                rule.status,
-                rule.flags,
-            )
-        })
-        .collect();
-    let (built, hosts, paths, reported, may_hop) = std::thread::scope(|s| {
-        let build = s.spawn(|| {
-            let t = Instant::now();
-            let bytes = TableBuilder::build(opts, &entries).expect("duplicate keys were removed");
-            let built = t.elapsed();
-            let table = Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
-            (bytes, table, built, t.elapsed() - built)
-        });
+/// Removes the rules whose key an earlier rule has (the first one wins),
+/// reporting each.
+fn remove_duplicates(rules: &mut Vec<Rule>, keys: &mut Vec<Vec<u8>>, out: &mut Findings) {
+    let (_, duplicates) = index_keys(keys);
+    let mut duplicate = vec![false; rules.len()];
+    for &(i, first) in &duplicates {
+        duplicate[i] = true;
+        out.errors.push((
+            rules[i].line,
+            ErrorKind::DuplicateSource {
+                source: rules[i].source.clone(),
+                first_line: rules[first].line,
+            },
+        ));
+    }
+    let mut at = 0..;
+    rules.retain(|_| !duplicate[at.next().expect("endless")]);
+    let mut at = 0..;
+    keys.retain(|_| !duplicate[at.next().expect("endless")]);
+}
+
+/// What the checks find without the table: prefix rules redirecting under
+/// their own prefix, the hosts and paths the rules name, and which
+/// targets may match a rule at all.
+struct TableFree {
+    hosts: Hosts,
+    paths: Paths,
+    /// `UnderOwnPrefix` errors, by line.
+    errors: Vec<(usize, ErrorKind)>,
+    /// The rules with such an error (not followed).
+    reported: HashSet<usize>,
+    /// Whether each rule's target may match a rule (a prefix rule is
+    /// always probed).
+    may_hop: Vec<bool>,
+    timings: Vec<(&'static str, Duration)>,
+}
+
+impl TableFree {
+    fn check(rules: &[Rule], opts: TableOptions) -> TableFree {
         let mut t = Instant::now();
         let hosts = Hosts::new(rules);
+        let mut errors = Vec::new();
         let mut reported = HashSet::new();
         for (i, rule) in rules.iter().enumerate() {
             if under_own_prefix(rule, &hosts, opts) {
                 reported.insert(i);
-                out.errors.push((
+                errors.push((
                     rule.line,
                     ErrorKind::UnderOwnPrefix {
                         source: rule.source.clone(),
@@ -128,43 +190,31 @@ pub fn lint(
                 ));
             }
         }
-        out.mark("lint: own prefixes", &mut t);
+        let own_prefixes = t.elapsed();
+        t = Instant::now();
         let paths = Paths::new(rules);
         let scope = Scope {
             hosts: &hosts,
             paths: &paths,
             opts,
         };
-        // Whether an exact rule's target may match a rule (a prefix rule
-        // is always probed).
         let may_hop: Vec<bool> = rules
             .iter()
             .map(|r| r.prefix || scope.request(&r.target, r.host.as_deref()).is_some())
             .collect();
-        out.mark("lint: targets to follow", &mut t);
-        let built = build.join().expect("no panic while building the table");
-        (built, hosts, paths, reported, may_hop)
-    });
-    let (bytes, table, build_took, load_took) = built;
-    out.timings.push(("lint: build table", build_took));
-    out.timings.push(("lint: load table", load_took));
-    out.mark("lint: table ready", &mut t);
-    let follow = Follow {
-        table: &table,
-        index: &index,
-        scope: Scope {
-            hosts: &hosts,
-            paths: &paths,
-            opts,
-        },
-        reported: &reported,
-    };
-    let collapsed = chains(rules, &follow, &may_hop, out, &mut t);
-    let changed = !collapsed.is_empty();
-    for (i, target) in collapsed {
-        rules[i].target = target;
+        let timings = vec![
+            ("lint: own prefixes", own_prefixes),
+            ("lint: targets to follow", t.elapsed()),
+        ];
+        TableFree {
+            hosts,
+            paths,
+            errors,
+            reported,
+            may_hop,
+            timings,
+        }
     }
-    (!changed).then_some(bytes)
 }
 
 /// Each key's rule.
@@ -345,25 +395,56 @@ impl Scope<'_> {
         };
         // Most targets match no rule: a path no rule names (of any host)
         // is answered without the table.
-        match normalize_path(url.request_path(), self.opts) {
-            Some(p) if self.paths.may_match(&p) => Some((url, host)),
-            _ => None,
-        }
+        let path = url.request_path();
+        let may_match = if is_normalized(path, self.opts) {
+            self.paths.may_match(path.as_bytes())
+        } else {
+            normalize_path(path, self.opts).is_some_and(|p| self.paths.may_match(&p))
+        };
+        may_match.then_some((url, host))
     }
+}
+
+/// Whether [`normalize_path`] would return `path` as it is (most targets):
+/// no escape, no empty, `.` or `..` segment, no trailing slash, and no
+/// upper case to lower in a case-insensitive table.
+fn is_normalized(path: &str, opts: TableOptions) -> bool {
+    let bytes = path.as_bytes();
+    if path == "/" {
+        return true;
+    }
+    if !path.starts_with('/') || path.ends_with('/') || bytes.contains(&b'%') {
+        return false;
+    }
+    if opts.case_insensitive
+        && bytes
+            .iter()
+            .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
+    {
+        return false;
+    }
+    path[1..]
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Follows requests through the table as a browser would.
 struct Follow<'a> {
     table: &'a Table,
-    index: &'a Index<'a>,
+    /// Each rule's key.
+    keys: &'a [Vec<u8>],
+    /// Each key's rule, made when a request matches a rule other than
+    /// the one expected.
+    index: OnceLock<Index<'a>>,
     scope: Scope<'a>,
     /// Rules already reported (not followed again).
     reported: &'a HashSet<usize>,
 }
 
 impl Follow<'_> {
-    /// Requests `location` after a redirect answered for `host`.
-    fn step(&self, location: &str, host: Option<&str>) -> Step {
+    /// Requests `location` after a redirect answered for `host`
+    /// (`expect`: the rule it likely matches, if known).
+    fn step(&self, location: &str, host: Option<&str>, expect: Option<usize>) -> Step {
         let Some((url, host)) = self.scope.request(location, host) else {
             return Step::End;
         };
@@ -375,8 +456,15 @@ impl Follow<'_> {
         let Some(m) = self.table.find(&req) else {
             return Step::End;
         };
-        let Some(&rule) = self.index.get(m.key.as_slice()) else {
-            return Step::End;
+        let rule = match expect {
+            Some(i) if self.keys[i] == m.key => i,
+            _ => {
+                let index = self.index.get_or_init(|| index_keys(self.keys).0);
+                let Some(&rule) = index.get(m.key.as_slice()) else {
+                    return Step::End;
+                };
+                rule
+            }
         };
         if m.to_itself {
             Step::ToItself { rule }
@@ -406,7 +494,7 @@ impl Follow<'_> {
         let base: &[u8] = if rule.path == b"/" { b"" } else { &rule.path };
         let path = [base, b"/", PROBE.as_bytes()].concat();
         let path = redirects_format::url::encode_path(&path);
-        match self.step(&path, rule.host.as_deref()) {
+        match self.step(&path, rule.host.as_deref(), Some(i)) {
             Step::Hop {
                 rule: r,
                 location,
@@ -459,7 +547,7 @@ fn chains(
     let starts: Vec<Option<Start>> = parallel_map(rules, |i, r| follow.start(i, r));
     out.mark("lint: starts", t);
     let first: Vec<Step> = parallel_map(&starts, |i, s| match s {
-        Some((location, host)) if may_hop[i] => follow.step(location, host.as_deref()),
+        Some((location, host)) if may_hop[i] => follow.step(location, host.as_deref(), None),
         _ => Step::End,
     });
     out.mark("lint: first steps", t);
@@ -582,7 +670,7 @@ fn simulate(
             return Outcome::Bad;
         }
         seen.push(here);
-        match follow.step(&location, host.as_deref()) {
+        match follow.step(&location, host.as_deref(), None) {
             Step::End | Step::ToItself { .. } => {
                 return Outcome::Final(absolutize(location.into(), last_origin.as_deref()));
             }
@@ -673,6 +761,37 @@ fn shadowed(rules: &[Rule], out: &mut Findings) {
         }
         if rule.prefix {
             splats.entry((host, path)).or_insert(rule.line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalized_paths_are_recognised() {
+        let paths = [
+            "/", "/a", "/a/b", "/a/", "//a", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/.a/b.",
+            "/...", "/a%20b", "/A", "/café", "a", "", "/a?b", "/a\\b",
+        ];
+        for case_insensitive in [false, true] {
+            for strict_trailing_slash in [false, true] {
+                let opts = TableOptions {
+                    case_insensitive,
+                    strict_trailing_slash,
+                };
+                for p in paths {
+                    if is_normalized(p, opts) {
+                        assert_eq!(
+                            normalize_path(p, opts).as_deref(),
+                            Some(p.as_bytes()),
+                            "{p:?} {opts:?}"
+                        );
+                    }
+                }
+                assert!(is_normalized("/a/b.html", opts));
+            }
         }
     }
 }
