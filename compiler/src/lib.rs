@@ -14,6 +14,7 @@
 
 pub mod csv;
 mod error;
+mod fxhash;
 mod lint;
 pub mod netlify;
 mod rule;
@@ -110,6 +111,9 @@ pub struct Report {
     pub errors: Vec<RuleError>,
     /// Warnings.
     pub warnings: Vec<RuleWarning>,
+    /// How long each part of the check took (parsing, then the parts of
+    /// the lint), for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
     /// The table the checks built from exactly these rules, if no check
     /// changed one (so [`build_table`] need not build it again).
     built: Option<Built>,
@@ -278,6 +282,7 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
     let mut warnings = Vec::new();
     let mut header = None;
     let progress = Progress::new();
+    let started = std::time::Instant::now();
     if format == Format::Text && text.len() < PARALLEL_PARSE_BYTES {
         let (rules, errs) = parse_text(text, 1, opts, &progress);
         report.rules = rules;
@@ -337,6 +342,7 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
         }
         progress.done();
     }
+    report.timings.push(("parse", started.elapsed()));
     let mut findings = lint::Findings::default();
     report.built = lint::lint(
         &mut report.rules,
@@ -345,6 +351,7 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
         &mut findings,
     )
     .map(|bytes| Built(Arc::new(bytes)));
+    report.timings.extend(findings.timings);
     errors.extend(findings.errors);
     warnings.extend(findings.warnings);
     errors.sort_by_key(|e| e.0);
@@ -371,16 +378,26 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
 
 /// Builds the table bytes for a report without errors.
 pub fn build_table(report: &Report, opts: &Options) -> Vec<u8> {
+    match table_bytes(report, opts) {
+        Ok(built) => built.to_vec(),
+        Err(bytes) => bytes,
+    }
+}
+
+/// The table bytes the checks built (`Ok`, when they still hold), or a
+/// new build of the report's rules (`Err`).
+fn table_bytes<'a>(report: &'a Report, opts: &Options) -> Result<&'a [u8], Vec<u8>> {
     if let Some(Built(bytes)) = &report.built {
         if report.errors.is_empty() {
-            return bytes.to_vec();
+            return Ok(bytes);
         }
     }
-    let mut builder = TableBuilder::new(opts.table);
-    for rule in &report.rules {
-        builder.insert(rule.key(), rule.target.clone(), rule.status, rule.flags);
-    }
-    builder.finish().expect("lint removed duplicate keys")
+    let entries: Vec<_> = report
+        .rules
+        .iter()
+        .map(|rule| (rule.key(), rule.target.as_str(), rule.status, rule.flags))
+        .collect();
+    Err(TableBuilder::build(opts.table, &entries).expect("lint removed duplicate keys"))
 }
 
 /// Compiles the rules file `input` into the table file `output`.
@@ -402,17 +419,19 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
     if !report.errors.is_empty() {
         return Err(CompileError::Rules(report));
     }
-    let bytes = build_table(&report, opts);
-    let table =
-        redirects_format::Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
-    write_atomic(output, &bytes).map_err(|error| CompileError::Io {
+    let built = table_bytes(&report, opts);
+    let bytes: &[u8] = match &built {
+        Ok(bytes) => bytes,
+        Err(bytes) => bytes,
+    };
+    write_atomic(output, bytes).map_err(|error| CompileError::Io {
         path: output.to_path_buf(),
         error,
     })?;
-    let targets: std::collections::HashSet<&str> =
-        report.rules.iter().map(|r| r.target.as_str()).collect();
+    let targets: fxhash::FxHashSet<&str> = report.rules.iter().map(|r| r.target.as_str()).collect();
+    // One key per rule: the lint removed duplicate keys.
     Ok(Summary {
-        rules: table.len(),
+        rules: report.rules.len(),
         targets: targets.len(),
         bytes: bytes.len(),
         warnings: report.warnings,

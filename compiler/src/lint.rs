@@ -8,12 +8,19 @@
 //! the checks and the lookup cannot disagree.
 
 use crate::error::{ErrorKind, WarningKind};
+use crate::fxhash::{hash_bytes, FxHashMap, FxHashSet};
 use crate::rule::Rule;
+use redirects_format::raw::prefix_key;
 use redirects_format::url::{host_candidates, Url};
 use redirects_format::{
-    normalize_host, normalize_path, Request, Table, TableBuilder, TableOptions,
+    normalize_host, normalize_path, FormatError, Request, Table, TableBuilder, TableOptions,
 };
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Findings: `(line, error)` and `(line, warning)`.
 #[derive(Default)]
@@ -22,6 +29,17 @@ pub struct Findings {
     pub errors: Vec<(usize, ErrorKind)>,
     /// Warnings by line.
     pub warnings: Vec<(usize, WarningKind)>,
+    /// How long each part of the checks took.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+impl Findings {
+    /// Records that the part `name` ended now, since `*since`.
+    fn mark(&mut self, name: &'static str, since: &mut Instant) {
+        let now = Instant::now();
+        self.timings.push((name, now - *since));
+        *since = now;
+    }
 }
 
 /// The last path segment of the request a prefix rule is probed with.
@@ -46,57 +64,176 @@ pub fn lint(
     netlify: bool,
     out: &mut Findings,
 ) -> Option<Vec<u8>> {
-    let mut index: HashMap<Vec<u8>, usize> = HashMap::with_capacity(rules.len());
-    let mut kept = Vec::with_capacity(rules.len());
-    for rule in rules.drain(..) {
-        let key = rule.key();
-        if let Some(&first) = index.get(&key) {
-            let first_line: &Rule = &kept[first];
-            out.errors.push((
-                rule.line,
-                ErrorKind::DuplicateSource {
-                    source: rule.source.clone(),
-                    first_line: first_line.line,
-                },
-            ));
+    let mut t = Instant::now();
+    let mut keys: Vec<Vec<u8>> = parallel_map(rules, |_, r| r.key());
+    out.mark("lint: keys", &mut t);
+    // Build the table (the fst is built on one thread) while this thread
+    // does the checks that need no table. The build finds duplicate keys
+    // when it sorts them: then they are removed, and it starts again.
+    let (bytes, table, checks) = loop {
+        let (built, checks) = std::thread::scope(|s| {
+            let build = s.spawn(|| {
+                let t = Instant::now();
+                let entries: Vec<_> = keys
+                    .iter()
+                    .zip(rules.iter())
+                    .map(|(key, rule)| {
+                        (
+                            key.as_slice(),
+                            rule.target.as_str(),
+                            rule.status,
+                            rule.flags,
+                        )
+                    })
+                    .collect();
+                let bytes = match TableBuilder::build(opts, &entries) {
+                    Ok(bytes) => bytes,
+                    Err(FormatError::DuplicateKey(_)) => return None,
+                    Err(e) => panic!("a table of unique keys builds: {e}"),
+                };
+                let built = t.elapsed();
+                let table = Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
+                Some((bytes, table, built, t.elapsed() - built))
+            });
+            let checks = TableFree::check(rules, opts);
+            (
+                build.join().expect("no panic while building the table"),
+                checks,
+            )
+        });
+        let Some((bytes, table, build_took, load_took)) = built else {
+            remove_duplicates(rules, &mut keys, out);
+            out.mark("lint: duplicates", &mut t);
             continue;
-        }
-        index.insert(key, kept.len());
-        kept.push(rule);
-    }
-    *rules = kept;
+        };
+        out.timings.extend(checks.timings.iter().copied());
+        out.timings.push(("lint: build table", build_took));
+        out.timings.push(("lint: load table", load_took));
+        break (bytes, table, checks);
+    };
+    out.mark("lint: table ready", &mut t);
     if netlify {
         shadowed(rules, out);
     }
-    let hosts = Hosts::new(rules);
-    let mut reported = HashSet::new();
-    for (i, rule) in rules.iter().enumerate() {
-        if under_own_prefix(rule, &hosts, opts) {
-            reported.insert(i);
-            out.errors.push((
-                rule.line,
-                ErrorKind::UnderOwnPrefix {
-                    source: rule.source.clone(),
-                    target: rule.target.clone(),
-                },
-            ));
-        }
-    }
-
-    let mut builder = TableBuilder::new(opts);
-    for rule in rules.iter() {
-        builder.insert(rule.key(), rule.target.clone(), rule.status, rule.flags);
-    }
-    let bytes = builder.finish().expect("duplicate keys were removed");
-    let table = Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
+    out.errors.extend(checks.errors);
     let follow = Follow {
         table: &table,
-        index: &index,
-        hosts: &hosts,
-        reported: &reported,
+        keys: &keys,
+        index: OnceLock::new(),
+        scope: Scope {
+            hosts: &checks.hosts,
+            paths: &checks.paths,
+            opts,
+        },
+        reported: &checks.reported,
     };
-    let changed = chains(rules, &follow, out);
+    let collapsed = chains(rules, &follow, &checks.may_hop, out, &mut t);
+    let changed = !collapsed.is_empty();
+    for (i, target) in collapsed {
+        rules[i].target = target;
+    }
     (!changed).then_some(bytes)
+}
+
+/// Removes the rules whose key an earlier rule has (the first one wins),
+/// reporting each.
+fn remove_duplicates(rules: &mut Vec<Rule>, keys: &mut Vec<Vec<u8>>, out: &mut Findings) {
+    let (_, duplicates) = index_keys(keys);
+    let mut duplicate = vec![false; rules.len()];
+    for &(i, first) in &duplicates {
+        duplicate[i] = true;
+        out.errors.push((
+            rules[i].line,
+            ErrorKind::DuplicateSource {
+                source: rules[i].source.clone(),
+                first_line: rules[first].line,
+            },
+        ));
+    }
+    let mut at = 0..;
+    rules.retain(|_| !duplicate[at.next().expect("endless")]);
+    let mut at = 0..;
+    keys.retain(|_| !duplicate[at.next().expect("endless")]);
+}
+
+/// What the checks find without the table: prefix rules redirecting under
+/// their own prefix, the hosts and paths the rules name, and which
+/// targets may match a rule at all.
+struct TableFree {
+    hosts: Hosts,
+    paths: Paths,
+    /// `UnderOwnPrefix` errors, by line.
+    errors: Vec<(usize, ErrorKind)>,
+    /// The rules with such an error (not followed).
+    reported: HashSet<usize>,
+    /// Whether each rule's target may match a rule (a prefix rule is
+    /// always probed).
+    may_hop: Vec<bool>,
+    timings: Vec<(&'static str, Duration)>,
+}
+
+impl TableFree {
+    fn check(rules: &[Rule], opts: TableOptions) -> TableFree {
+        let mut t = Instant::now();
+        let hosts = Hosts::new(rules);
+        let mut errors = Vec::new();
+        let mut reported = HashSet::new();
+        for (i, rule) in rules.iter().enumerate() {
+            if under_own_prefix(rule, &hosts, opts) {
+                reported.insert(i);
+                errors.push((
+                    rule.line,
+                    ErrorKind::UnderOwnPrefix {
+                        source: rule.source.clone(),
+                        target: rule.target.clone(),
+                    },
+                ));
+            }
+        }
+        let own_prefixes = t.elapsed();
+        t = Instant::now();
+        let paths = Paths::new(rules);
+        let scope = Scope {
+            hosts: &hosts,
+            paths: &paths,
+            opts,
+        };
+        let may_hop: Vec<bool> = rules
+            .iter()
+            .map(|r| r.prefix || scope.request(&r.target, r.host.as_deref()).is_some())
+            .collect();
+        let timings = vec![
+            ("lint: own prefixes", own_prefixes),
+            ("lint: targets to follow", t.elapsed()),
+        ];
+        TableFree {
+            hosts,
+            paths,
+            errors,
+            reported,
+            may_hop,
+            timings,
+        }
+    }
+}
+
+/// Each key's rule.
+type Index<'k> = FxHashMap<&'k [u8], usize>;
+
+/// Each key's rule, and the rules whose key an earlier rule has (with
+/// that rule).
+fn index_keys(keys: &[Vec<u8>]) -> (Index<'_>, Vec<(usize, usize)>) {
+    let mut index: Index = FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    let mut duplicates = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        match index.entry(key.as_slice()) {
+            Entry::Occupied(first) => duplicates.push((i, *first.get())),
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+    }
+    (index, duplicates)
 }
 
 /// The hosts the rules name: a request for another host (a target on
@@ -133,6 +270,45 @@ impl Hosts {
                 self.named.contains(c.host)
             }
         })
+    }
+}
+
+/// The normalised paths of the rules (of every host), as hashes: a
+/// request whose path is no exact rule's path and has no prefix rule's
+/// prefix (at a segment boundary, as [`Table::find`] walks them) matches
+/// no rule. A hash collision only means one more lookup.
+struct Paths {
+    exact: FxHashSet<u64>,
+    prefixes: FxHashSet<u64>,
+}
+
+impl Paths {
+    fn new(rules: &[Rule]) -> Paths {
+        let mut paths = Paths {
+            exact: FxHashSet::default(),
+            prefixes: FxHashSet::default(),
+        };
+        for rule in rules {
+            if rule.prefix {
+                // The prefix as its key files it (after the empty host).
+                let key = prefix_key("", &rule.path);
+                paths.prefixes.insert(hash_bytes(&key[1..]));
+            } else {
+                paths.exact.insert(hash_bytes(&rule.path));
+            }
+        }
+        paths
+    }
+
+    /// Whether some rule may match a request for the normalised `path`.
+    fn may_match(&self, path: &[u8]) -> bool {
+        if self.exact.contains(&hash_bytes(path)) {
+            return true;
+        }
+        !self.prefixes.is_empty()
+            && (0..=path.len())
+                .filter(|&i| i == path.len() || path[i] == b'/')
+                .any(|i| self.prefixes.contains(&hash_bytes(&path[..i])))
     }
 }
 
@@ -192,27 +368,85 @@ enum Step {
     },
 }
 
+/// What can be known of a request without the table: whether it is for
+/// a host the table serves, and whether its path may match a rule.
+struct Scope<'a> {
+    hosts: &'a Hosts,
+    paths: &'a Paths,
+    opts: TableOptions,
+}
+
+impl Scope<'_> {
+    /// The parts of a request for `location` after a redirect answered for
+    /// `host`, and the host it is for; `None` when no rule can match it
+    /// (a host this table does not serve, a path no rule names).
+    fn request<'l>(
+        &self,
+        location: &'l str,
+        host: Option<&str>,
+    ) -> Option<(Url<'l>, Option<String>)> {
+        let url = Url::parse(location)?;
+        let host = match url.host() {
+            Some(h) => match normalize_host(h) {
+                Some(h) if self.hosts.served(&h) => Some(h),
+                _ => return None,
+            },
+            None => host.map(str::to_string),
+        };
+        // Most targets match no rule: a path no rule names (of any host)
+        // is answered without the table.
+        let path = url.request_path();
+        let may_match = if is_normalized(path, self.opts) {
+            self.paths.may_match(path.as_bytes())
+        } else {
+            normalize_path(path, self.opts).is_some_and(|p| self.paths.may_match(&p))
+        };
+        may_match.then_some((url, host))
+    }
+}
+
+/// Whether [`normalize_path`] would return `path` as it is (most targets):
+/// no escape, no empty, `.` or `..` segment, no trailing slash, and no
+/// upper case to lower in a case-insensitive table.
+fn is_normalized(path: &str, opts: TableOptions) -> bool {
+    let bytes = path.as_bytes();
+    if path == "/" {
+        return true;
+    }
+    if !path.starts_with('/') || path.ends_with('/') || bytes.contains(&b'%') {
+        return false;
+    }
+    if opts.case_insensitive
+        && bytes
+            .iter()
+            .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
+    {
+        return false;
+    }
+    path[1..]
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Follows requests through the table as a browser would.
 struct Follow<'a> {
     table: &'a Table,
-    index: &'a HashMap<Vec<u8>, usize>,
-    hosts: &'a Hosts,
+    /// Each rule's key.
+    keys: &'a [Vec<u8>],
+    /// Each key's rule, made when a request matches a rule other than
+    /// the one expected.
+    index: OnceLock<Index<'a>>,
+    scope: Scope<'a>,
     /// Rules already reported (not followed again).
     reported: &'a HashSet<usize>,
 }
 
 impl Follow<'_> {
-    /// Requests `location` after a redirect answered for `host`.
-    fn step(&self, location: &str, host: Option<&str>) -> Step {
-        let Some(url) = Url::parse(location) else {
+    /// Requests `location` after a redirect answered for `host`
+    /// (`expect`: the rule it likely matches, if known).
+    fn step(&self, location: &str, host: Option<&str>, expect: Option<usize>) -> Step {
+        let Some((url, host)) = self.scope.request(location, host) else {
             return Step::End;
-        };
-        let host = match url.host() {
-            Some(h) => match normalize_host(h) {
-                Some(h) if self.hosts.served(&h) => Some(h),
-                _ => return Step::End,
-            },
-            None => host.map(str::to_string),
         };
         let req = Request {
             host: host.as_deref(),
@@ -222,8 +456,15 @@ impl Follow<'_> {
         let Some(m) = self.table.find(&req) else {
             return Step::End;
         };
-        let Some(&rule) = self.index.get(&m.key) else {
-            return Step::End;
+        let rule = match expect {
+            Some(i) if self.keys[i] == m.key => i,
+            _ => {
+                let index = self.index.get_or_init(|| index_keys(self.keys).0);
+                let Some(&rule) = index.get(m.key.as_slice()) else {
+                    return Step::End;
+                };
+                rule
+            }
         };
         if m.to_itself {
             Step::ToItself { rule }
@@ -240,33 +481,39 @@ impl Follow<'_> {
     /// or what it answers a request under its prefix (a prefix rule, whose
     /// target depends on the request); `None` if another rule takes that
     /// request, or the rule is already reported.
-    fn start(&self, i: usize, rule: &Rule) -> Option<(String, Option<String>)> {
+    fn start<'r>(&self, i: usize, rule: &'r Rule) -> Option<Start<'r>> {
         if self.reported.contains(&i) {
             return None;
         }
         if !rule.prefix {
-            return Some((rule.target.clone(), rule.host.clone()));
+            return Some((
+                Cow::Borrowed(&rule.target),
+                rule.host.as_deref().map(Cow::Borrowed),
+            ));
         }
         let base: &[u8] = if rule.path == b"/" { b"" } else { &rule.path };
         let path = [base, b"/", PROBE.as_bytes()].concat();
         let path = redirects_format::url::encode_path(&path);
-        match self.step(&path, rule.host.as_deref()) {
+        match self.step(&path, rule.host.as_deref(), Some(i)) {
             Step::Hop {
                 rule: r,
                 location,
                 host,
-            } if r == i => Some((location, host)),
+            } if r == i => Some((Cow::Owned(location), host.map(Cow::Owned))),
             _ => None,
         }
     }
 }
+
+/// A rule's first request: the location and the host it is for.
+type Start<'r> = (Cow<'r, str>, Option<Cow<'r, str>>);
 
 /// What a chain of redirects comes to.
 #[derive(Debug, Clone)]
 enum Outcome {
     /// It ends at this `Location` (already made absolute when it went
     /// through another host).
-    Final(String),
+    Final(Rc<str>),
     /// It loops, or is part of a reported error.
     Bad,
     /// Not followed (a prefix rule whose probe another rule takes).
@@ -280,22 +527,30 @@ fn origin(location: &str) -> Option<&str> {
 
 /// A relative `location` reached through a request for `origin`'s host,
 /// made absolute.
-fn absolutize(location: String, origin: Option<&str>) -> String {
+fn absolutize(location: Rc<str>, origin: Option<&str>) -> Rc<str> {
     match origin {
-        Some(o) if location.starts_with('/') => format!("{o}{location}"),
+        Some(o) if location.starts_with('/') => format!("{o}{location}").into(),
         _ => location,
     }
 }
 
-/// Follows every rule's target, reporting self-redirects and loops and
-/// collapsing chains of exact rules; returns whether a target changed.
-fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
-    let starts: Vec<Option<(String, Option<String>)>> =
-        parallel_map(rules, |i, r| follow.start(i, r));
-    let first: Vec<Step> = parallel_map(&starts, |_, s| match s {
-        Some((location, host)) => follow.step(location, host.as_deref()),
-        None => Step::End,
+/// Follows every rule's target, reporting self-redirects and loops, and
+/// returns the chains of exact rules to collapse: each rule's new target.
+/// `may_hop[i]` is false when rule `i`'s target can match no rule.
+fn chains(
+    rules: &[Rule],
+    follow: &Follow,
+    may_hop: &[bool],
+    out: &mut Findings,
+    t: &mut Instant,
+) -> Vec<(usize, String)> {
+    let starts: Vec<Option<Start>> = parallel_map(rules, |i, r| follow.start(i, r));
+    out.mark("lint: starts", t);
+    let first: Vec<Step> = parallel_map(&starts, |i, s| match s {
+        Some((location, host)) if may_hop[i] => follow.step(location, host.as_deref(), None),
+        _ => Step::End,
     });
+    out.mark("lint: first steps", t);
     // A hop to rule j is remembered (j's own chain goes on from it) when
     // it asks what j's chain starts with.
     let pure = |step: &Step| match step {
@@ -304,7 +559,7 @@ fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
             location,
             host,
         } => starts[*j].as_ref().and_then(|(s, own_host)| {
-            let same_host = location.contains("://") || host == own_host;
+            let same_host = location.contains("://") || host.as_deref() == own_host.as_deref();
             (s == location && same_host).then_some(*j)
         }),
         _ => None,
@@ -340,7 +595,7 @@ fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
                 break Outcome::Unknown;
             };
             break match &first[i] {
-                Step::End => Outcome::Final(own.clone()),
+                Step::End => Outcome::Final(Rc::from(&**own)),
                 Step::ToItself { rule } if *rule == i && !rules[i].prefix => {
                     out.errors.push((
                         rules[i].line,
@@ -350,7 +605,7 @@ fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
                     ));
                     Outcome::Bad
                 }
-                Step::ToItself { .. } => Outcome::Final(own.clone()),
+                Step::ToItself { .. } => Outcome::Final(Rc::from(&**own)),
                 Step::Hop {
                     rule,
                     location,
@@ -362,19 +617,20 @@ fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
         // its own first request's host for a relative end.
         while let Some(p) = path.pop() {
             if let Outcome::Final(f) = &outcome {
-                let own = starts[p].as_ref().map(|s| s.0.as_str());
+                let own = starts[p].as_ref().map(|s| &*s.0);
                 outcome = Outcome::Final(absolutize(f.clone(), own.and_then(origin)));
             }
             state[p] = State::Done(outcome.clone());
         }
     }
+    out.mark("lint: chains", t);
 
-    let mut changed = false;
-    for (i, rule) in rules.iter_mut().enumerate() {
+    let mut collapsed = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
         let State::Done(Outcome::Final(f)) = &state[i] else {
             continue;
         };
-        if rule.prefix || !matches!(first[i], Step::Hop { .. }) || *f == rule.target {
+        if rule.prefix || !matches!(first[i], Step::Hop { .. }) || **f == *rule.target {
             continue;
         }
         out.warnings.push((
@@ -382,13 +638,13 @@ fn chains(rules: &mut [Rule], follow: &Follow, out: &mut Findings) -> bool {
             WarningKind::ChainCollapsed {
                 source: rule.source.clone(),
                 via: rule.target.clone(),
-                target: f.clone(),
+                target: f.to_string(),
             },
         ));
-        rule.target = f.clone();
-        changed = true;
+        collapsed.push((i, f.to_string()));
     }
-    changed
+    out.mark("lint: collapse", t);
+    collapsed
 }
 
 /// Follows a chain from a hop that cannot be remembered (through a
@@ -414,9 +670,9 @@ fn simulate(
             return Outcome::Bad;
         }
         seen.push(here);
-        match follow.step(&location, host.as_deref()) {
+        match follow.step(&location, host.as_deref(), None) {
             Step::End | Step::ToItself { .. } => {
-                return Outcome::Final(absolutize(location, last_origin.as_deref()));
+                return Outcome::Final(absolutize(location.into(), last_origin.as_deref()));
             }
             Step::Hop {
                 rule: r,
@@ -465,7 +721,10 @@ fn report_loop(
 
 /// `f` over `items` on two threads (following a million targets is
 /// worth it), results in order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+fn parallel_map<'a, T: Sync, R: Send>(
+    items: &'a [T],
+    f: impl Fn(usize, &'a T) -> R + Sync,
+) -> Vec<R> {
     if items.len() < 10_000 {
         return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
     }
@@ -502,6 +761,37 @@ fn shadowed(rules: &[Rule], out: &mut Findings) {
         }
         if rule.prefix {
             splats.entry((host, path)).or_insert(rule.line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalized_paths_are_recognised() {
+        let paths = [
+            "/", "/a", "/a/b", "/a/", "//a", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/.a/b.",
+            "/...", "/a%20b", "/A", "/café", "a", "", "/a?b", "/a\\b",
+        ];
+        for case_insensitive in [false, true] {
+            for strict_trailing_slash in [false, true] {
+                let opts = TableOptions {
+                    case_insensitive,
+                    strict_trailing_slash,
+                };
+                for p in paths {
+                    if is_normalized(p, opts) {
+                        assert_eq!(
+                            normalize_path(p, opts).as_deref(),
+                            Some(p.as_bytes()),
+                            "{p:?} {opts:?}"
+                        );
+                    }
+                }
+                assert!(is_normalized("/a/b.html", opts));
+            }
         }
     }
 }

@@ -42,21 +42,38 @@ impl TableBuilder {
 
     /// Builds the table and returns its bytes.
     pub fn finish(self) -> Result<Vec<u8>, FormatError> {
-        let entries = self.entries;
+        TableBuilder::build(self.options, &self.entries)
+    }
+
+    /// Builds a table from rules the caller keeps (`(key, target, status,
+    /// flags)`, keys as [`TableBuilder::insert`] takes them), without
+    /// copying them: the bytes [`TableBuilder::finish`] returns for the
+    /// same rules.
+    pub fn build<K, T>(
+        options: TableOptions,
+        entries: &[(K, T, Status, Flags)],
+    ) -> Result<Vec<u8>, FormatError>
+    where
+        K: AsRef<[u8]> + Sync,
+        T: AsRef<str> + Sync,
+    {
         let tokens = Tokens::choose(
             entries
                 .iter()
-                .filter(|e| e.0.first() == Some(&EXACT))
-                .map(|e| &e.0[1..]),
+                .map(|e| e.0.as_ref())
+                .filter(|k| k.first() == Some(&EXACT))
+                .map(|k| &k[1..]),
             entries.len() / 250_000 + 1,
         );
         // Encode the exact keys, and cut every target into a template and
         // a slice (in parallel: the longest-common-run search is the
         // costly part at a million rules).
-        let split = |(key, target, status, flags): &(Vec<u8>, String, Status, Flags)| {
+        let split = |(key, target, status, flags): &(K, T, Status, Flags)| {
+            let (key, target) = (key.as_ref(), target.as_ref());
             if key.first() == Some(&EXACT) {
                 let (record, slice) = template::split(exact_key_path(key), target, *status, *flags);
-                let mut encoded = vec![EXACT];
+                let mut encoded = Vec::with_capacity(key.len() + 1);
+                encoded.push(EXACT);
                 tokens.encode_into(&key[1..], &mut encoded);
                 (encoded, record, slice)
             } else {
@@ -65,7 +82,7 @@ impl TableBuilder {
                     ..template::Slice::default()
                 };
                 let record = template::record(*status, *flags, target.as_bytes(), b"");
-                (key.clone(), record, whole)
+                (key.to_vec(), record, whole)
             }
         };
         let threads = std::thread::available_parallelism()
@@ -73,41 +90,45 @@ impl TableBuilder {
             .min(8);
         let chunk = entries.len().div_ceil(threads).max(1);
         type Cut = (Vec<u8>, Vec<u8>, template::Slice);
-        let cut: Vec<(Cut, usize)> = std::thread::scope(|s| {
+        let cut: Vec<Cut> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
-                .enumerate()
-                .map(|(n, c)| {
-                    s.spawn(move || {
-                        let first = n * chunk;
-                        c.iter()
-                            .enumerate()
-                            .map(|(i, e)| (split(e), first + i))
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|c| s.spawn(move || c.iter().map(split).collect::<Vec<_>>()))
                 .collect();
             handles
                 .into_iter()
                 .flat_map(|h| h.join().expect("no panic while cutting targets"))
                 .collect()
         });
-        // Encoding is one-to-one, so equal encoded keys are equal keys.
-        let cut = sort_in_two(cut, |a, b| a.0 .0.cmp(&b.0 .0));
-        if let Some(w) = cut.windows(2).find(|w| w[0].0 .0 == w[1].0 .0) {
-            return Err(FormatError::DuplicateKey(entries[w[0].1].0.clone()));
+        // Sort the encoded keys (encoding is one-to-one, so equal encoded
+        // keys are equal keys) by their first sixteen bytes, then the rest:
+        // small items, and most comparisons never leave them.
+        let order: Vec<(u128, u32)> = cut
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (first_sixteen(&c.0), i as u32))
+            .collect();
+        let order = sort_in_two(order, |a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| cut[a.1 as usize].0.cmp(&cut[b.1 as usize].0))
+        });
+        if let Some(w) = order
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0 && cut[w[0].1 as usize].0 == cut[w[1].1 as usize].0)
+        {
+            return Err(FormatError::DuplicateKey(
+                entries[w[0].1 as usize].0.as_ref().to_vec(),
+            ));
         }
-        drop(entries);
-        let cut: Vec<Cut> = cut.into_iter().map(|c| c.0).collect();
         let mut records: Vec<&[u8]> = cut
             .iter()
             .map(|c| c.1.as_slice())
-            .collect::<std::collections::HashSet<_>>()
+            .collect::<std::collections::HashSet<_, FxBuild>>()
             .into_iter()
             .collect();
         records.sort_unstable();
         let set = fcsd::Set::new(records.iter().copied())?;
-        let ids: std::collections::HashMap<&[u8], u64> = records
+        let ids: std::collections::HashMap<&[u8], u64, FxBuild> = records
             .iter()
             .enumerate()
             .map(|(i, r)| (*r, i as u64))
@@ -119,7 +140,8 @@ impl TableBuilder {
             backs: cut.iter().map(|c| c.2.back as u64 + 1).max().unwrap_or(1),
         };
         let mut map = fst::MapBuilder::memory();
-        for (key, record, slice) in &cut {
+        for &(_, i) in &order {
+            let (key, record, slice) = &cut[i as usize];
             let value = Value {
                 template_id: ids[record.as_slice()],
                 start: slice.start as u64,
@@ -134,7 +156,7 @@ impl TableBuilder {
 
         let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes() + dict.len());
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&self.options.to_bits().to_le_bytes());
+        out.extend_from_slice(&options.to_bits().to_le_bytes());
         for word in [
             map.len() as u64,
             set.size_in_bytes() as u64,
@@ -150,6 +172,44 @@ impl TableBuilder {
         Ok(out)
     }
 }
+
+/// The first sixteen bytes of `key` as a big-endian number (zeros after a
+/// shorter key): ordering these orders the keys, up to ties.
+fn first_sixteen(key: &[u8]) -> u128 {
+    let mut word = [0u8; 16];
+    let n = key.len().min(16);
+    word[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(word)
+}
+
+/// FxHash (a multiply and a rotate per word) for the template records: the
+/// builder's keys are its own, so SipHash's protection buys nothing.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// Sorts big vectors as two halves on two threads, then merges them.
 fn sort_in_two<T: Send>(
@@ -227,6 +287,54 @@ mod tests {
         let mut want = v.clone();
         want.sort_unstable();
         assert_eq!(sort_in_two(v, |a, b| a.cmp(b)), want);
+    }
+
+    #[test]
+    fn first_sixteen_bytes_order_keys() {
+        let keys: [&[u8]; 7] = [
+            b"",
+            b"=",
+            b"=/a",
+            b"=/a\0",
+            b"=/a\0b",
+            b"=/abcdefghijklmnop",
+            b"=/abcdefghijklmnopq",
+        ];
+        for w in keys.windows(2) {
+            assert!(first_sixteen(w[0]) <= first_sixteen(w[1]), "{w:?}");
+        }
+        assert!(first_sixteen(b"=/abcdefghijklm") < first_sixteen(b"=/abcdefghijklmn"));
+    }
+
+    #[test]
+    fn build_borrows_what_finish_owns() {
+        let rules: Vec<(Vec<u8>, String, Status, Flags)> = (0..300)
+            .map(|i| {
+                let key = if i % 7 == 0 {
+                    crate::raw::prefix_key("", format!("/p{i}").as_bytes())
+                } else {
+                    crate::raw::exact_key("", format!("/blog/{i}/post-{i}").as_bytes(), None)
+                };
+                (
+                    key,
+                    format!("/articles/post-{i}"),
+                    Status::Found,
+                    Flags::default(),
+                )
+            })
+            .collect();
+        let mut b = TableBuilder::new(TableOptions::default());
+        for r in &rules {
+            b.insert(r.0.clone(), r.1.clone(), r.2, r.3);
+        }
+        let borrowed: Vec<(&[u8], &str, Status, Flags)> = rules
+            .iter()
+            .map(|r| (r.0.as_slice(), r.1.as_str(), r.2, r.3))
+            .collect();
+        assert_eq!(
+            TableBuilder::build(TableOptions::default(), &borrowed).unwrap(),
+            b.finish().unwrap()
+        );
     }
 
     #[test]

@@ -39,6 +39,77 @@ pub(crate) struct Slice {
 /// that also occurs in `path` (at least [`MIN_SHARED`] bytes).
 pub(crate) fn split(path: &[u8], target: &str, status: Status, flags: Flags) -> (Vec<u8>, Slice) {
     let t = target.as_bytes();
+    let (best_t, best_i, best_len) = longest_shared_run(path, t);
+    let back = path.len() - best_i - best_len;
+    if best_len < MIN_SHARED || best_i > MAX_SLICE || back > MAX_SLICE {
+        let whole = Slice {
+            whole: true,
+            ..Slice::default()
+        };
+        return (record(status, flags, t, b""), whole);
+    }
+    let slice = Slice {
+        start: best_i,
+        back,
+        whole: false,
+    };
+    (
+        record(status, flags, &t[..best_t], &t[best_t + best_len..]),
+        slice,
+    )
+}
+
+/// The longest run of `t`, starting at a word boundary, that also occurs
+/// in `path`: `(start in t, start in path, length)`, the first such run
+/// (by start in `t`, then in `path`) when several are as long; `(t.len(),
+/// 0, 0)` when none. For each start in `t`, only the places in `path` that
+/// hold the same byte are tried (a list per byte value).
+fn longest_shared_run(path: &[u8], t: &[u8]) -> (usize, usize, usize) {
+    if path.len() >= usize::from(u8::MAX) {
+        return longest_shared_run_naive(path, t);
+    }
+    const NONE: u8 = u8::MAX;
+    // `head[b]`: the first place of byte `b` in `path`; `next[i]`: the
+    // next place of `path[i]` after `i`.
+    let mut head = [NONE; 256];
+    let mut next = [NONE; 256];
+    for (i, &b) in path.iter().enumerate().rev() {
+        next[i] = head[usize::from(b)];
+        head[usize::from(b)] = i as u8;
+    }
+    let (mut best_t, mut best_i, mut best_len) = (t.len(), 0, 0);
+    for j in 0..t.len() {
+        if t.len() - j <= best_len {
+            break;
+        }
+        if j > 0 && t[j - 1].is_ascii_alphanumeric() && t[j].is_ascii_alphanumeric() {
+            continue;
+        }
+        let mut at = head[usize::from(t[j])];
+        while at != NONE {
+            let i = usize::from(at);
+            if path.len() - i <= best_len {
+                break;
+            }
+            // A longer run must also agree at `best_len`.
+            if t.get(j + best_len) == Some(&path[i + best_len]) {
+                let n = path[i..]
+                    .iter()
+                    .zip(&t[j..])
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                if n > best_len {
+                    (best_t, best_i, best_len) = (j, i, n);
+                }
+            }
+            at = next[i];
+        }
+    }
+    (best_t, best_i, best_len)
+}
+
+/// [`longest_shared_run`] by trying every pair of places (for long paths).
+fn longest_shared_run_naive(path: &[u8], t: &[u8]) -> (usize, usize, usize) {
     let (mut best_t, mut best_i, mut best_len) = (t.len(), 0, 0);
     for j in 0..t.len() {
         let inside_word = j > 0 && t[j - 1].is_ascii_alphanumeric() && t[j].is_ascii_alphanumeric();
@@ -59,23 +130,7 @@ pub(crate) fn split(path: &[u8], target: &str, status: Status, flags: Flags) -> 
             }
         }
     }
-    let back = path.len() - best_i - best_len;
-    if best_len < MIN_SHARED || best_i > MAX_SLICE || back > MAX_SLICE {
-        let whole = Slice {
-            whole: true,
-            ..Slice::default()
-        };
-        return (record(status, flags, t, b""), whole);
-    }
-    let slice = Slice {
-        start: best_i,
-        back,
-        whole: false,
-    };
-    (
-        record(status, flags, &t[..best_t], &t[best_t + best_len..]),
-        slice,
-    )
+    (best_t, best_i, best_len)
 }
 
 /// A template record.
@@ -188,6 +243,35 @@ mod tests {
         assert!(s.whole);
         round_trip("/", "/");
         round_trip("/caf\u{e9}-menu", "/caf\u{e9}-menu-2");
+    }
+
+    #[test]
+    fn the_byte_lists_find_the_run_every_pair_finds() {
+        // Deterministic pseudo-random paths and targets over a small
+        // alphabet (many ties, word boundaries and repeats).
+        let alphabet = b"ab/-c1.";
+        let mut x: u64 = 0x2026_1127;
+        let mut gen = |max: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % max as u64) as usize;
+            (0..len)
+                .map(|k| alphabet[((x >> (k % 50)) as usize + k * 7) % alphabet.len()])
+                .collect::<Vec<u8>>()
+        };
+        for _ in 0..20_000 {
+            let (p, t) = (gen(40), gen(40));
+            assert_eq!(
+                longest_shared_run(&p, &t),
+                longest_shared_run_naive(&p, &t),
+                "{:?} {:?}",
+                String::from_utf8_lossy(&p),
+                String::from_utf8_lossy(&t)
+            );
+        }
+        let long = [b"/x/".repeat(100), b"abcd".to_vec()].concat();
+        assert_eq!(longest_shared_run(&long, b"/abcd"), (0, 299, 5));
     }
 
     #[test]
