@@ -114,8 +114,8 @@ pub struct Report {
     /// How long each part of the check took (parsing, then the parts of
     /// the lint), for `--timings`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
-    /// The table the checks built from exactly these rules, if no check
-    /// changed one (so [`build_table`] need not build it again).
+    /// The table the checks built from exactly these rules (so
+    /// [`build_table`] need not build it again).
     built: Option<Built>,
 }
 
@@ -348,6 +348,7 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
         &mut report.rules,
         opts.table,
         format == Format::Netlify,
+        errors.is_empty(),
         &mut findings,
     )
     .map(|bytes| Built(Arc::new(bytes)));

@@ -56,12 +56,14 @@ const MAX_FOLLOWED: usize = 64;
 /// a chain A -> B -> C is collapsed to A -> C with a warning. With
 /// `netlify`, rules that an earlier splat rule covers are reported.
 ///
-/// Returns the bytes of the table the rules build when no rule changed
-/// (so the build need not build it again).
+/// Returns the bytes of the table the rules build (after the chains are
+/// collapsed), so the build need not build it again; when chains were
+/// collapsed, only with `build` and no error found here.
 pub fn lint(
     rules: &mut Vec<Rule>,
     opts: TableOptions,
     netlify: bool,
+    build: bool,
     out: &mut Findings,
 ) -> Option<Vec<u8>> {
     let mut t = Instant::now();
@@ -70,7 +72,7 @@ pub fn lint(
     // Build the table (the fst is built on one thread) while this thread
     // does the checks that need no table. The build finds duplicate keys
     // when it sorts them: then they are removed, and it starts again.
-    let (bytes, table, checks) = loop {
+    let (bytes, mut prepared, table, checks) = loop {
         let (built, checks) = std::thread::scope(|s| {
             let build = s.spawn(|| {
                 let t = Instant::now();
@@ -86,14 +88,14 @@ pub fn lint(
                         )
                     })
                     .collect();
-                let bytes = match TableBuilder::build(opts, &entries) {
-                    Ok(bytes) => bytes,
+                let (bytes, prepared) = match TableBuilder::build_again(opts, &entries) {
+                    Ok(built) => built,
                     Err(FormatError::DuplicateKey(_)) => return None,
                     Err(e) => panic!("a table of unique keys builds: {e}"),
                 };
                 let built = t.elapsed();
                 let table = Table::from_bytes(bytes.clone()).expect("a fresh table reads back");
-                Some((bytes, table, built, t.elapsed() - built))
+                Some((bytes, prepared, table, built, t.elapsed() - built))
             });
             let checks = TableFree::check(rules, opts);
             (
@@ -101,7 +103,7 @@ pub fn lint(
                 checks,
             )
         });
-        let Some((bytes, table, build_took, load_took)) = built else {
+        let Some((bytes, prepared, table, build_took, load_took)) = built else {
             remove_duplicates(rules, &mut keys, out);
             out.mark("lint: duplicates", &mut t);
             continue;
@@ -109,30 +111,58 @@ pub fn lint(
         out.timings.extend(checks.timings.iter().copied());
         out.timings.push(("lint: build table", build_took));
         out.timings.push(("lint: load table", load_took));
-        break (bytes, table, checks);
+        break (bytes, prepared, table, checks);
     };
     out.mark("lint: table ready", &mut t);
     if netlify {
         shadowed(rules, out);
     }
     out.errors.extend(checks.errors);
-    let follow = Follow {
-        table: &table,
-        keys: &keys,
-        index: OnceLock::new(),
-        scope: Scope {
-            hosts: &checks.hosts,
-            paths: &checks.paths,
-            opts,
-        },
-        reported: &checks.reported,
+    let collapsed = {
+        let follow = Follow {
+            table: &table,
+            keys: &keys,
+            index: OnceLock::new(),
+            scope: Scope {
+                hosts: &checks.hosts,
+                paths: &checks.paths,
+                opts,
+            },
+            reported: &checks.reported,
+        };
+        chains(rules, &follow, &checks.may_hop, out, &mut t)
     };
-    let collapsed = chains(rules, &follow, &checks.may_hop, out, &mut t);
-    let changed = !collapsed.is_empty();
+    if collapsed.is_empty() {
+        return Some(bytes);
+    }
+    // The first table is no longer needed.
+    drop((table, bytes));
+    let changed: Vec<usize> = collapsed.iter().map(|c| c.0).collect();
     for (i, target) in collapsed {
         rules[i].target = target;
     }
-    (!changed).then_some(bytes)
+    if !build || !out.errors.is_empty() {
+        return None;
+    }
+    // Only the collapsed targets changed: the keys' part of the build
+    // (dictionary, encoding, order) stands.
+    let entries: Vec<_> = keys
+        .iter()
+        .zip(rules.iter())
+        .map(|(key, rule)| {
+            (
+                key.as_slice(),
+                rule.target.as_str(),
+                rule.status,
+                rule.flags,
+            )
+        })
+        .collect();
+    let bytes = prepared
+        .rebuild(&entries, &changed)
+        .expect("the keys built before");
+    out.mark("lint: build again", &mut t);
+    Some(bytes)
 }
 
 /// Removes the rules whose key an earlier rule has (the first one wins),

@@ -57,6 +57,21 @@ impl TableBuilder {
         K: AsRef<[u8]> + Sync,
         T: AsRef<str> + Sync,
     {
+        Ok(TableBuilder::build_again(options, entries)?.0)
+    }
+
+    /// [`TableBuilder::build`], also returning what depends only on the
+    /// keys (the dictionary, the encoded keys and their order), so that
+    /// [`Prepared::rebuild`] builds the table again after some targets
+    /// changed without redoing it.
+    pub fn build_again<K, T>(
+        options: TableOptions,
+        entries: &[(K, T, Status, Flags)],
+    ) -> Result<(Vec<u8>, Prepared), FormatError>
+    where
+        K: AsRef<[u8]> + Sync,
+        T: AsRef<str> + Sync,
+    {
         let tokens = Tokens::choose(
             entries
                 .iter()
@@ -69,27 +84,22 @@ impl TableBuilder {
         // a slice (in parallel: the longest-common-run search is the
         // costly part at a million rules).
         let split = |(key, target, status, flags): &(K, T, Status, Flags)| {
-            let (key, target) = (key.as_ref(), target.as_ref());
-            if key.first() == Some(&EXACT) {
-                let (record, slice) = template::split(exact_key_path(key), target, *status, *flags);
+            let key = key.as_ref();
+            let (record, slice) = cut_target(key, target.as_ref(), *status, *flags);
+            let encoded = if key.first() == Some(&EXACT) {
                 let mut encoded = Vec::with_capacity(key.len() + 1);
                 encoded.push(EXACT);
                 tokens.encode_into(&key[1..], &mut encoded);
-                (encoded, record, slice)
+                encoded
             } else {
-                let whole = template::Slice {
-                    whole: true,
-                    ..template::Slice::default()
-                };
-                let record = template::record(*status, *flags, target.as_bytes(), b"");
-                (key.to_vec(), record, whole)
-            }
+                key.to_vec()
+            };
+            (encoded, record, slice)
         };
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
         let chunk = entries.len().div_ceil(threads).max(1);
-        type Cut = (Vec<u8>, Vec<u8>, template::Slice);
         let cut: Vec<Cut> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
@@ -120,6 +130,56 @@ impl TableBuilder {
                 entries[w[0].1 as usize].0.as_ref().to_vec(),
             ));
         }
+        let prepared = Prepared {
+            options,
+            tokens,
+            cut,
+            order: order.into_iter().map(|o| o.1).collect(),
+        };
+        Ok((prepared.write()?, prepared))
+    }
+}
+
+/// One rule in a [`Prepared`] build: its encoded key, template record and
+/// slice.
+type Cut = (Vec<u8>, Vec<u8>, template::Slice);
+
+/// A build's parts that depend only on the keys ([`TableBuilder::build_again`]).
+pub struct Prepared {
+    options: TableOptions,
+    tokens: Tokens,
+    /// Each rule's encoded key, record and slice, in the caller's order.
+    cut: Vec<Cut>,
+    /// The rules in key order.
+    order: Vec<u32>,
+}
+
+impl Prepared {
+    /// The table of the same rules after the targets of `changed` (indices
+    /// into `entries`, which hold the same keys in the same order as when
+    /// this was prepared) changed: the bytes [`TableBuilder::build`]
+    /// returns for `entries`.
+    pub fn rebuild<K, T>(
+        &mut self,
+        entries: &[(K, T, Status, Flags)],
+        changed: &[usize],
+    ) -> Result<Vec<u8>, FormatError>
+    where
+        K: AsRef<[u8]>,
+        T: AsRef<str>,
+    {
+        assert_eq!(entries.len(), self.cut.len(), "the rules prepared");
+        for &i in changed {
+            let (key, target, status, flags) = &entries[i];
+            let (record, slice) = cut_target(key.as_ref(), target.as_ref(), *status, *flags);
+            (self.cut[i].1, self.cut[i].2) = (record, slice);
+        }
+        self.write()
+    }
+
+    /// The table file: the template set, the values and the fst map.
+    fn write(&self) -> Result<Vec<u8>, FormatError> {
+        let (cut, tokens) = (&self.cut, &self.tokens);
         let mut records: Vec<&[u8]> = cut
             .iter()
             .map(|c| c.1.as_slice())
@@ -140,7 +200,7 @@ impl TableBuilder {
             backs: cut.iter().map(|c| c.2.back as u64 + 1).max().unwrap_or(1),
         };
         let mut map = fst::MapBuilder::memory();
-        for &(_, i) in &order {
+        for &i in &self.order {
             let (key, record, slice) = &cut[i as usize];
             let value = Value {
                 template_id: ids[record.as_slice()],
@@ -156,7 +216,7 @@ impl TableBuilder {
 
         let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes() + dict.len());
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&options.to_bits().to_le_bytes());
+        out.extend_from_slice(&self.options.to_bits().to_le_bytes());
         for word in [
             map.len() as u64,
             set.size_in_bytes() as u64,
@@ -170,6 +230,28 @@ impl TableBuilder {
         set.serialize_into(&mut out)?;
         out.extend_from_slice(&dict);
         Ok(out)
+    }
+}
+
+/// A target cut into a template record and the slice of its key's path
+/// (an exact key's; a prefix rule's target is stored whole).
+fn cut_target(
+    key: &[u8],
+    target: &str,
+    status: Status,
+    flags: Flags,
+) -> (Vec<u8>, template::Slice) {
+    if key.first() == Some(&EXACT) {
+        template::split(exact_key_path(key), target, status, flags)
+    } else {
+        let whole = template::Slice {
+            whole: true,
+            ..template::Slice::default()
+        };
+        (
+            template::record(status, flags, target.as_bytes(), b""),
+            whole,
+        )
     }
 }
 
@@ -334,6 +416,39 @@ mod tests {
         assert_eq!(
             TableBuilder::build(TableOptions::default(), &borrowed).unwrap(),
             b.finish().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_rebuild_is_a_fresh_build() {
+        let mut rules: Vec<(Vec<u8>, String, Status, Flags)> = (0..500)
+            .map(|i| {
+                let key = if i % 9 == 0 {
+                    crate::raw::prefix_key("", format!("/p{i}").as_bytes())
+                } else {
+                    crate::raw::exact_key("", format!("/blog/{i}/post-{i}").as_bytes(), None)
+                };
+                (
+                    key,
+                    format!("/articles/post-{i}"),
+                    Status::Found,
+                    Flags::default(),
+                )
+            })
+            .collect();
+        let (first, mut prepared) =
+            TableBuilder::build_again(TableOptions::default(), &rules).unwrap();
+        assert_eq!(
+            first,
+            TableBuilder::build(TableOptions::default(), &rules).unwrap()
+        );
+        let changed: Vec<usize> = (0..500).filter(|i| i % 4 == 0).collect();
+        for &i in &changed {
+            rules[i].1 = format!("https://elsewhere.example/{i}/post-{i}");
+        }
+        assert_eq!(
+            prepared.rebuild(&rules, &changed).unwrap(),
+            TableBuilder::build(TableOptions::default(), &rules).unwrap()
         );
     }
 

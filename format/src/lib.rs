@@ -57,7 +57,7 @@ mod token;
 pub mod url;
 mod value;
 
-pub use build::TableBuilder;
+pub use build::{Prepared, TableBuilder};
 pub use error::FormatError;
 pub use options::TableOptions;
 pub use read::Table;
