@@ -752,8 +752,24 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         f.rss_mib = proc.rss_kib() as f64 / 1024.0;
     }
     drop(procs);
-    let md = report(opts, &build, &figures, &load_before)?;
+    let mut md = report(opts, &build, &figures, &load_before)?;
     chart(&figures)?;
+    // The lookup alone, natively and through the component boundary, on
+    // tables of the same size (`./x bench-lookup` has the whole table).
+    let lookup = crate::lookupbench::measure(
+        &crate::lookupbench::LookupBenchOptions {
+            rules: opts.rules,
+            requests: 100_000,
+            component: true,
+        },
+        &|step| eprintln!("bench: {step}"),
+    )?;
+    writeln!(
+        md,
+        "\n{} (`./x bench-lookup --rules {}` for every combination).",
+        lookup.line(),
+        opts.rules
+    )?;
     if figures.iter().any(|f| f.bad() > 0) {
         eprintln!("warning: some responses were not 3xx/404 (see the table)");
     }
