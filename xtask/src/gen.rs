@@ -191,6 +191,389 @@ pub fn generate(count: usize, seed: u64, out: &mut impl Write) -> io::Result<()>
     Ok(())
 }
 
+/// The rule shapes [`generate_shape`] writes, for measuring a table format
+/// on more than one kind of rule set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// What [`generate`] writes (and `examples/rules.txt` holds): blog,
+    /// shop, docs, language, subpath, host and campaign rules whose targets
+    /// mostly repeat part of their source; a mix of statuses.
+    Mixed,
+    /// A site reorganisation: word paths (`/section/topic/some-words`)
+    /// moved to targets unrelated to their sources, about one distinct
+    /// target per 4 rules; all 301.
+    Reorg,
+    /// Numeric ids: `/product/123456` → `/p/123456-some-slug`; all 301.
+    Numeric,
+    /// Query-string sources of old scripts: `/index.php?id=N` → `/page/N`
+    /// (and `?p=N`, `viewtopic.php?t=N`, `?option=...&id=N`); 301, some 302.
+    Query,
+    /// Host-heavy: at least 1,000 hosts (one per 1,000 rules beyond 1M),
+    /// a fifth of the rules for `*.host` (every subdomain), targets on the
+    /// same site or a relative path; 301, some 302.
+    Hosts,
+    /// Long slugs of 5-10 words (`/blog/2019/05/how-...`), half of them
+    /// kept under a new prefix and half rewritten; all 301.
+    Slugs,
+}
+
+impl Shape {
+    /// Every shape, in the order reports list them.
+    pub const ALL: [Shape; 6] = [
+        Shape::Mixed,
+        Shape::Reorg,
+        Shape::Numeric,
+        Shape::Query,
+        Shape::Hosts,
+        Shape::Slugs,
+    ];
+
+    /// The name `--shape` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Mixed => "mixed",
+            Shape::Reorg => "reorg",
+            Shape::Numeric => "numeric",
+            Shape::Query => "query",
+            Shape::Hosts => "hosts",
+            Shape::Slugs => "slugs",
+        }
+    }
+
+    /// Parses a name from [`Shape::name`].
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// One line describing the shape, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::Mixed => "today's generator (examples/rules.txt): targets repeat part of the source, mixed statuses",
+            Shape::Reorg => "site reorganisation: word paths to unrelated word-path targets, ~1 distinct target per 4 rules",
+            Shape::Numeric => "`/product/123456` -> `/p/123456-some-slug`",
+            Shape::Query => "`/index.php?id=N` -> `/page/N` and other old scripts' query strings",
+            Shape::Hosts => ">= 1,000 hosts, a fifth `https://*.hostN.example/...`, targets on the same site",
+            Shape::Slugs => "long slugs of 5-10 words, half kept under a new prefix, half rewritten",
+        }
+    }
+}
+
+/// The vocabulary of the shapes other than [`Shape::Mixed`]: the common
+/// words first, then 8,000 made-up words (`kobiter`, `sunaly`, ...), picked
+/// by [`Vocab::pick`] with a falling frequency, as words in URLs are.
+struct Vocab(Vec<String>);
+
+impl Vocab {
+    fn new() -> Vocab {
+        const CONSONANTS: &[u8] = b"bcdfghklmnprstvwz";
+        const VOWELS: &[u8] = b"aeiou";
+        const ENDINGS: &[&str] = &["", "n", "r", "s", "t", "er", "ing", "ly"];
+        let syllables: Vec<[u8; 2]> = CONSONANTS
+            .iter()
+            .flat_map(|&c| VOWELS.iter().map(move |&v| [c, v]))
+            .collect();
+        let s = syllables.len();
+        let space = s * s * ENDINGS.len();
+        let mut words: Vec<String> = WORDS
+            .iter()
+            .chain(CATEGORIES)
+            .map(|w| w.to_string())
+            .collect();
+        let mut seen: HashSet<String> = words.iter().cloned().collect();
+        // A prime step visits the whole space in a scattered order.
+        let mut i = 0usize;
+        while words.len() < 8192 {
+            i = (i + 7919) % space;
+            let (a, b, e) = (i % s, (i / s) % s, i / (s * s));
+            let mut w = String::from_utf8(syllables[a].to_vec()).expect("ASCII");
+            w.push_str(std::str::from_utf8(&syllables[b]).expect("ASCII"));
+            w.push_str(ENDINGS[e]);
+            if seen.insert(w.clone()) {
+                words.push(w);
+            }
+        }
+        Vocab(words)
+    }
+
+    /// A word, the first ones the most likely: a scale of 8 · 2^k words
+    /// (k uniform), then a word uniform below it.
+    fn pick(&self, rng: &mut Rng) -> &str {
+        let scale = (8usize << rng.below(11)).min(self.0.len());
+        &self.0[rng.below(scale as u64) as usize]
+    }
+
+    /// `n` words joined with `-`.
+    fn slug(&self, rng: &mut Rng, n: u64) -> String {
+        let mut s = String::new();
+        for i in 0..n {
+            if i > 0 {
+                s.push('-');
+            }
+            s.push_str(self.pick(rng));
+        }
+        s
+    }
+}
+
+/// First path segments of the shapes' sources and of their targets: the two
+/// sets are disjoint, so no target is another rule's source (no chains).
+const OLD_SECTIONS: &[&str] = &[
+    "blog",
+    "news",
+    "articles",
+    "stories",
+    "products",
+    "catalog",
+    "support",
+    "help",
+    "kb",
+    "docs",
+    "resources",
+    "events",
+    "press",
+    "about",
+    "careers",
+    "solutions",
+    "industries",
+    "customers",
+    "partners",
+    "community",
+];
+const NEW_SECTIONS: &[&str] = &[
+    "insights",
+    "library",
+    "learn",
+    "shop",
+    "store",
+    "hub",
+    "explore",
+    "company",
+    "topics",
+    "guides",
+    "updates",
+    "journal",
+    "collections",
+    "discover",
+    "service",
+    "info",
+];
+
+/// Ids that rise with gaps of 1 to `gap`, as a catalogue's do.
+struct Ids {
+    next: u64,
+    gap: u64,
+}
+
+impl Ids {
+    fn take(&mut self, rng: &mut Rng) -> u64 {
+        self.next += 1 + rng.below(self.gap);
+        self.next
+    }
+}
+
+/// The state of one shape's generator.
+struct ShapeGen {
+    shape: Shape,
+    rng: Rng,
+    vocab: Vocab,
+    count: usize,
+    ids: [Ids; 4],
+    hosts: Vec<String>,
+}
+
+impl ShapeGen {
+    fn new(shape: Shape, count: usize, seed: u64) -> ShapeGen {
+        let mut rng = Rng(seed ^ (shape as u64).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let vocab = Vocab::new();
+        let hosts = if shape == Shape::Hosts {
+            let n = 1000 + count.saturating_sub(1_000_000) / 1000;
+            (0..n)
+                .map(|i| match rng.below(3) {
+                    0 => format!("host{i}.example"),
+                    1 => format!("{}{i}.example.com", vocab.pick(&mut rng)),
+                    _ => format!(
+                        "{}-{}{i}.example.net",
+                        vocab.pick(&mut rng),
+                        vocab.pick(&mut rng)
+                    ),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let ids = [
+            Ids {
+                next: 100_000,
+                gap: 8,
+            },
+            Ids { next: 0, gap: 3 },
+            Ids { next: 1000, gap: 5 },
+            Ids { next: 0, gap: 2 },
+        ];
+        ShapeGen {
+            shape,
+            rng,
+            vocab,
+            count,
+            ids,
+            hosts,
+        }
+    }
+
+    /// The `k`th of the reorganisation's targets: a function of `k` alone,
+    /// so rules that draw the same `k` share a target.
+    fn reorg_target(&self, k: u64) -> String {
+        let mut rng = Rng(k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED);
+        let section = rng.pick(NEW_SECTIONS);
+        let depth = rng.below(3);
+        let mut t = format!("/{section}");
+        for _ in 0..depth {
+            t.push('/');
+            t.push_str(self.vocab.pick(&mut rng));
+        }
+        let words = 1 + rng.below(4);
+        t.push('/');
+        t.push_str(&self.vocab.slug(&mut rng, words));
+        t
+    }
+
+    /// One rule: `(source, target, status)`.
+    fn rule(&mut self) -> (String, String, &'static str) {
+        let rng = &mut self.rng;
+        let v = &self.vocab;
+        match self.shape {
+            Shape::Mixed => unreachable!("Mixed is generate()"),
+            Shape::Reorg => {
+                let section = rng.pick(OLD_SECTIONS);
+                let mut source = format!("/{section}");
+                for _ in 0..rng.below(3) {
+                    source.push('/');
+                    source.push_str(v.pick(rng));
+                }
+                let words = 2 + rng.below(4);
+                source.push('/');
+                source.push_str(&v.slug(rng, words));
+                if rng.below(5) == 0 {
+                    source.push_str(".html");
+                }
+                let k = rng.below((self.count as u64 / 4).max(1));
+                (source, self.reorg_target(k), "")
+            }
+            Shape::Numeric => {
+                let id = self.ids[0].take(rng);
+                let words = 2 + rng.below(4);
+                let slug = v.slug(rng, words);
+                let (source, target) = match rng.below(10) {
+                    0 => (format!("/product.php?id={id}"), format!("/p/{id}-{slug}")),
+                    1 => (format!("/products/{id}"), format!("/p/{id}-{slug}")),
+                    _ => (format!("/product/{id}"), format!("/p/{id}-{slug}")),
+                };
+                (source, target, "")
+            }
+            Shape::Query => {
+                let status = if rng.below(10) == 0 { " 302" } else { "" };
+                let (source, target) = match rng.below(10) {
+                    0..=4 => {
+                        let n = self.ids[1].take(rng);
+                        (format!("/index.php?id={n}"), format!("/page/{n}"))
+                    }
+                    5..=6 => {
+                        let n = self.ids[2].take(rng);
+                        let words = 3 + rng.below(4);
+                        (format!("/?p={n}"), format!("/blog/{}", v.slug(rng, words)))
+                    }
+                    7..=8 => {
+                        let n = self.ids[3].take(rng);
+                        (
+                            format!("/forum/viewtopic.php?t={n}"),
+                            format!("/community/t/{n}"),
+                        )
+                    }
+                    _ => {
+                        let n = self.ids[1].take(rng);
+                        let words = 2 + rng.below(3);
+                        (
+                            format!("/index.php?option=com_content&view=article&id={n}"),
+                            format!("/articles/{n}-{}", v.slug(rng, words)),
+                        )
+                    }
+                };
+                (source, target, status)
+            }
+            Shape::Hosts => {
+                let status = if rng.below(10) == 0 { " 302" } else { "" };
+                let host = &self.hosts[rng.below(self.hosts.len() as u64) as usize];
+                let wildcard = if rng.below(5) == 0 { "*." } else { "" };
+                let section = rng.pick(OLD_SECTIONS);
+                let words = 1 + rng.below(4);
+                let source = format!("https://{wildcard}{host}/{section}/{}", v.slug(rng, words));
+                let new = rng.pick(NEW_SECTIONS);
+                let words = 1 + rng.below(3);
+                let target = if rng.below(2) == 0 {
+                    format!("https://www.{host}/{new}/{}", v.slug(rng, words))
+                } else {
+                    format!("/{new}/{}", v.slug(rng, words))
+                };
+                (source, target, status)
+            }
+            Shape::Slugs => {
+                let words = 5 + rng.below(6);
+                let slug = v.slug(rng, words);
+                let source = match rng.below(3) {
+                    0 => format!(
+                        "/{}/{}/{:02}/{slug}",
+                        rng.pick(OLD_SECTIONS),
+                        2005 + rng.below(20),
+                        1 + rng.below(12)
+                    ),
+                    _ => format!("/{}/{slug}", rng.pick(OLD_SECTIONS)),
+                };
+                let new = rng.pick(NEW_SECTIONS);
+                let target = if rng.below(2) == 0 {
+                    format!("/{new}/{slug}")
+                } else {
+                    let words = 5 + rng.below(6);
+                    format!("/{new}/{}", v.slug(rng, words))
+                };
+                (source, target, "")
+            }
+        }
+    }
+}
+
+/// Writes `count` distinct rules of `shape`. [`Shape::Mixed`] writes
+/// exactly what [`generate`] writes; every shape is deterministic in
+/// `(count, seed)` and checks with no error (no duplicate, no loop: no
+/// target is another rule's source).
+pub fn generate_shape(
+    shape: Shape,
+    count: usize,
+    seed: u64,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    if shape == Shape::Mixed {
+        return generate(count, seed, out);
+    }
+    writeln!(
+        out,
+        "# {count} rules of shape {} generated by `cargo xtask gen-rules {count} --shape {} --seed {seed}`",
+        shape.name(),
+        shape.name()
+    )?;
+    writeln!(out, "# source target [status]")?;
+    let mut g = ShapeGen::new(shape, count, seed);
+    let mut seen: HashSet<String> = HashSet::with_capacity(count);
+    while seen.len() < count {
+        let (source, target, status) = g.rule();
+        // `*.host/x` and `host/x` are the same key to the compiler.
+        let key = source.replacen("://*.", "://", 1);
+        if seen.insert(key) {
+            writeln!(out, "{source} {target}{status}")?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +604,65 @@ mod tests {
             "examples/rules.txt is stale: run `cargo xtask gen-rules {} -o examples/rules.txt`",
             crate::EXAMPLE_RULE_COUNT
         );
+    }
+
+    fn shape_checks(shape: Shape) {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        generate_shape(shape, 2000, 7, &mut a).unwrap();
+        generate_shape(shape, 2000, 7, &mut b).unwrap();
+        assert_eq!(a, b, "{shape:?} is not deterministic");
+        let mut other = Vec::new();
+        generate_shape(shape, 2000, 8, &mut other).unwrap();
+        assert_ne!(a, other, "{shape:?} ignores the seed");
+        let report = redirects_compiler::check(
+            std::path::Path::new("gen"),
+            &a,
+            &redirects_compiler::Options::default(),
+        );
+        assert!(report.errors.is_empty(), "{shape:?}: {:?}", report.errors);
+        assert_eq!(report.rules.len(), 2000, "{shape:?}");
+    }
+
+    #[test]
+    fn shape_mixed() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        generate_shape(Shape::Mixed, 2000, 7, &mut a).unwrap();
+        generate(2000, 7, &mut b).unwrap();
+        assert_eq!(a, b, "Mixed is generate()");
+        shape_checks(Shape::Mixed);
+    }
+
+    #[test]
+    fn shape_reorg() {
+        shape_checks(Shape::Reorg);
+    }
+
+    #[test]
+    fn shape_numeric() {
+        shape_checks(Shape::Numeric);
+    }
+
+    #[test]
+    fn shape_query() {
+        shape_checks(Shape::Query);
+    }
+
+    #[test]
+    fn shape_hosts() {
+        shape_checks(Shape::Hosts);
+    }
+
+    #[test]
+    fn shape_slugs() {
+        shape_checks(Shape::Slugs);
+    }
+
+    #[test]
+    fn shape_names_round_trip() {
+        for shape in Shape::ALL {
+            assert_eq!(Shape::from_name(shape.name()), Some(shape));
+        }
     }
 }

@@ -8,7 +8,9 @@
 //! - [`bench`]: `redirects serve` against nginx `map` and HAProxy `map`,
 //!   side by side.
 //! - [`coldstart`]: time to first response, with and without precompiling.
-//! - [`gen`]: the deterministic generator of realistic rules.
+//! - [`gen`]: the deterministic generator of realistic rules, in several
+//!   shapes.
+//! - [`sizes`]: table bytes per rule for each rule shape, beside xz and zstd.
 //! - [`host`]: the lookup component in Node via `jco transpile`.
 //! - [`server`]: `wasmtime serve` on loopback and a raw HTTP client.
 //! - [`fuzz`]: bounded cargo-fuzz runs of every target.
@@ -24,6 +26,7 @@ pub mod host;
 pub mod lookupbench;
 pub mod pipeline;
 pub mod server;
+pub mod sizes;
 pub mod soak;
 pub mod tools;
 

@@ -54,9 +54,17 @@ commands:
       --rules N              generated rules per table (default 1000000)
       --requests N           requests per list (default 200000)
       --native               time Table::resolve only (no Wizer)
+  sizes                    table bytes per rule for each generated rule shape and size, beside
+                           xz -9 and zstd -19 of the same sorted rules; writes BENCHMARKS.md
+      --rules N,...          rule counts (default 1000000,5000000)
+      --shapes S,...         shapes (default all: mixed,reorg,numeric,query,hosts,slugs)
+      --seed S               seed (default 2026)
+      --artifact             also build the composed artifact (size, initial memory)
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
+      --shape S              mixed (default: examples/rules.txt's), reorg, numeric, query,
+                             hosts or slugs (`./x sizes` describes them in BENCHMARKS.md)
 ";
 
 fn main() {
@@ -190,15 +198,36 @@ fn run() -> Result<()> {
             println!("\n{}", figures.line());
             Ok(())
         }
+        "sizes" => {
+            let mut opts = xtask::sizes::SizesOptions::default();
+            if let Some(list) = take_flag(&mut args, "--rules")? {
+                opts.rules = xtask::sizes::parse_counts(&list)?;
+            }
+            if let Some(list) = take_flag(&mut args, "--shapes")? {
+                opts.shapes = xtask::sizes::parse_shapes(&list)?;
+            }
+            opts.seed = take_number(&mut args, "--seed", opts.seed)?;
+            opts.artifact = take_switch(&mut args, "--artifact");
+            no_more(&args)?;
+            let section = xtask::sizes::sizes(&opts)?;
+            xtask::write_benchmarks_section(&section)?;
+            print!("{section}");
+            Ok(())
+        }
         "gen-rules" => {
             let out = take_flag(&mut args, "-o")?;
             let seed = take_number(&mut args, "--seed", xtask::gen::DEFAULT_SEED)?;
+            let shape = match take_flag(&mut args, "--shape")? {
+                Some(name) => xtask::gen::Shape::from_name(&name)
+                    .with_context(|| format!("unknown shape `{name}` (see `./x help`)"))?,
+                None => xtask::gen::Shape::Mixed,
+            };
             let [n] = args.as_slice() else {
-                bail!("usage: gen-rules N [-o FILE] [--seed S]")
+                bail!("usage: gen-rules N [-o FILE] [--seed S] [--shape S]")
             };
             let n: usize = n.parse().context("N must be a number")?;
             let mut buf = Vec::new();
-            xtask::gen::generate(n, seed, &mut buf)?;
+            xtask::gen::generate_shape(shape, n, seed, &mut buf)?;
             match out {
                 Some(path) => redirects_compiler::write_atomic(path.as_ref(), &buf)
                     .with_context(|| format!("writing {path}"))?,
