@@ -1,11 +1,19 @@
 //! Building a table: [`TableBuilder`] cuts targets into templates, picks
-//! the key dictionary and writes the file.
+//! the word lists and codes, and writes the file.
 
-use crate::raw::{Radix, Value, EXACT, QUERY_SEPARATOR};
-use crate::read::HEADER_LEN;
+use crate::fx::FxBuild;
+use crate::index::MAX_SYMBOLS;
+use crate::raw::{Value, EXACT, PREFIX};
 use crate::template;
-use crate::token::Tokens;
+use crate::vocab::Vocab;
+use crate::{bits, index, store};
 use crate::{Flags, FormatError, Status, TableOptions, MAGIC};
+use std::collections::HashMap;
+
+/// Templates used by at least this many rules are numbered first, and
+/// their number is written in the value code's patterns; the others are
+/// numbered by first use (module `index`).
+const FREQUENT: u64 = 16;
 
 /// Collects rules and writes them as a table.
 #[derive(Default)]
@@ -61,9 +69,9 @@ impl TableBuilder {
     }
 
     /// [`TableBuilder::build`], also returning what depends only on the
-    /// keys (the dictionary, the encoded keys and their order), so that
-    /// [`Prepared::rebuild`] builds the table again after some targets
-    /// changed without redoing it.
+    /// keys (the key words, the keys as symbols and their order, the
+    /// hosts), so that [`Prepared::rebuild`] builds the table again after
+    /// some targets changed without redoing it.
     pub fn build_again<K, T>(
         options: TableOptions,
         entries: &[(K, T, Status, Flags)],
@@ -72,86 +80,121 @@ impl TableBuilder {
         K: AsRef<[u8]> + Sync,
         T: AsRef<str> + Sync,
     {
-        let tokens = Tokens::choose(
-            entries
-                .iter()
-                .map(|e| e.0.as_ref())
-                .filter(|k| k.first() == Some(&EXACT))
-                .map(|k| &k[1..]),
+        let vocab = Vocab::choose(
+            entries.iter().map(|e| e.0.as_ref()),
             entries.len() / 250_000 + 1,
         );
-        // Encode the exact keys, and cut every target into a template and
-        // a slice (in parallel: the longest-common-run search is the
-        // costly part at a million rules).
+        // Each key's symbols, and every target cut into a template and a
+        // slice (in parallel: the longest-common-run search is the costly
+        // part at a million rules).
         let split = |(key, target, status, flags): &(K, T, Status, Flags)| {
             let key = key.as_ref();
+            let mut symbols = Vec::with_capacity(key.len());
+            let fits = vocab.symbols(key, |s| {
+                symbols.push(s);
+                symbols.len() <= MAX_SYMBOLS
+            });
             let (record, slice) = cut_target(key, target.as_ref(), *status, *flags);
-            let encoded = if key.first() == Some(&EXACT) {
-                let mut encoded = Vec::with_capacity(key.len() + 1);
-                encoded.push(EXACT);
-                tokens.encode_into(&key[1..], &mut encoded);
-                encoded
-            } else {
-                key.to_vec()
-            };
-            (encoded, record, slice)
+            (fits.then_some(symbols), record, slice)
         };
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
         let chunk = entries.len().div_ceil(threads).max(1);
-        let cut: Vec<Cut> = std::thread::scope(|s| {
+        let parts: Vec<Vec<_>> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
                 .map(|c| s.spawn(move || c.iter().map(split).collect::<Vec<_>>()))
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().expect("no panic while cutting targets"))
+                .map(|h| h.join().expect("no panic while cutting targets"))
                 .collect()
         });
-        // Sort the encoded keys (encoding is one-to-one, so equal encoded
-        // keys are equal keys) by their first sixteen bytes, then the rest:
+        let mut symbols = Vec::new();
+        let mut ends = Vec::with_capacity(entries.len());
+        let mut cut = Vec::with_capacity(entries.len());
+        for (i, (syms, record, slice)) in parts.into_iter().flatten().enumerate() {
+            let syms =
+                syms.ok_or_else(|| FormatError::KeyTooLong(entries[i].0.as_ref().to_vec()))?;
+            symbols.extend_from_slice(&syms);
+            ends.push(symbols.len());
+            cut.push((record, slice));
+        }
+        let key = |i: u32| {
+            let i = i as usize;
+            &symbols[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+        };
+        // Sort the keys' symbols (one-to-one with the keys, so equal
+        // symbols are equal keys) by their first three, then the rest:
         // small items, and most comparisons never leave them.
-        let order: Vec<(u128, u32)> = cut
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (first_sixteen(&c.0), i as u32))
+        let order: Vec<(u64, u32)> = (0..entries.len() as u32)
+            .map(|i| (first_three(key(i)), i))
             .collect();
         let order = sort_in_two(order, |a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| cut[a.1 as usize].0.cmp(&cut[b.1 as usize].0))
+            a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1)))
         });
         if let Some(w) = order
             .windows(2)
-            .find(|w| w[0].0 == w[1].0 && cut[w[0].1 as usize].0 == cut[w[1].1 as usize].0)
+            .find(|w| w[0].0 == w[1].0 && key(w[0].1) == key(w[1].1))
         {
             return Err(FormatError::DuplicateKey(
                 entries[w[0].1 as usize].0.as_ref().to_vec(),
             ));
         }
+        let mut hosts: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        let (mut prefix_depths, mut prefix_rules) = (0u64, 0u64);
+        for (k, _, _, _) in entries {
+            let k = k.as_ref();
+            let (exact, rest) = (k.first() == Some(&EXACT), k.get(1..).unwrap_or_default());
+            let at = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+            if at > 0 {
+                hosts[usize::from(!exact)].push(rest[..at].to_vec());
+            }
+            if k.first() == Some(&PREFIX) {
+                let slashes = rest[at..].iter().filter(|&&b| b == b'/').count();
+                prefix_depths |= 1 << slashes.min(63);
+                prefix_rules += 1;
+            }
+        }
+        for list in &mut hosts {
+            list.sort_unstable();
+            list.dedup();
+        }
         let prepared = Prepared {
             options,
-            tokens,
+            vocab,
+            symbols,
+            ends,
             cut,
             order: order.into_iter().map(|o| o.1).collect(),
+            hosts,
+            prefix_depths,
+            prefix_rules,
         };
         Ok((prepared.write()?, prepared))
     }
 }
 
-/// One rule in a [`Prepared`] build: its encoded key, template record and
-/// slice.
-type Cut = (Vec<u8>, Vec<u8>, template::Slice);
-
 /// A build's parts that depend only on the keys ([`TableBuilder::build_again`]).
 pub struct Prepared {
     options: TableOptions,
-    tokens: Tokens,
-    /// Each rule's encoded key, record and slice, in the caller's order.
-    cut: Vec<Cut>,
+    /// The key words.
+    vocab: Vocab,
+    /// Every key's symbols, one after the other (caller's order) ...
+    symbols: Vec<u32>,
+    /// ... each ending here.
+    ends: Vec<usize>,
+    /// Each rule's template record and slice, in the caller's order.
+    cut: Vec<(Vec<u8>, template::Slice)>,
     /// The rules in key order.
     order: Vec<u32>,
+    /// The hosts exact rules name, and those prefix rules name (sorted).
+    hosts: [Vec<Vec<u8>>; 2],
+    /// Bit `n` set when a prefix rule's path has `n` slashes (63: more).
+    prefix_depths: u64,
+    /// Number of prefix rules.
+    prefix_rules: u64,
 }
 
 impl Prepared {
@@ -171,70 +214,86 @@ impl Prepared {
         assert_eq!(entries.len(), self.cut.len(), "the rules prepared");
         for &i in changed {
             let (key, target, status, flags) = &entries[i];
-            let (record, slice) = cut_target(key.as_ref(), target.as_ref(), *status, *flags);
-            (self.cut[i].1, self.cut[i].2) = (record, slice);
+            self.cut[i] = cut_target(key.as_ref(), target.as_ref(), *status, *flags);
         }
         self.write()
     }
 
-    /// The table file: the template set, the values and the fst map.
-    fn write(&self) -> Result<Vec<u8>, FormatError> {
-        let (cut, tokens) = (&self.cut, &self.tokens);
-        let mut records: Vec<&[u8]> = cut
-            .iter()
-            .map(|c| c.1.as_slice())
-            .collect::<std::collections::HashSet<_, FxBuild>>()
-            .into_iter()
-            .collect();
-        records.sort_unstable();
-        let set = fcsd::Set::new(records.iter().copied())?;
-        let ids: std::collections::HashMap<&[u8], u64, FxBuild> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (*r, i as u64))
-            .collect();
+    fn key(&self, i: usize) -> &[u32] {
+        &self.symbols[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+    }
 
-        let radix = Radix {
-            templates: records.len() as u64,
-            starts: cut.iter().map(|c| c.2.start as u64 + 1).max().unwrap_or(1),
-            backs: cut.iter().map(|c| c.2.back as u64 + 1).max().unwrap_or(1),
-        };
-        let mut map = fst::MapBuilder::memory();
+    /// The table file (layout in the crate's documentation).
+    fn write(&self) -> Result<Vec<u8>, FormatError> {
+        // Number the templates: the frequent ones first (most used
+        // first), then the others by first use in key order.
+        let mut uses: HashMap<&[u8], u64, FxBuild> = HashMap::default();
+        for (record, _) in &self.cut {
+            *uses.entry(record.as_slice()).or_default() += 1;
+        }
+        let mut frequent: Vec<(&[u8], u64)> = uses
+            .iter()
+            .filter(|&(_, &n)| n >= FREQUENT)
+            .map(|(&r, &n)| (r, n))
+            .collect();
+        frequent.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut ids: HashMap<&[u8], u64, FxBuild> = HashMap::default();
+        let mut records: Vec<&[u8]> = Vec::with_capacity(uses.len());
+        for (r, _) in &frequent {
+            ids.insert(r, records.len() as u64);
+            records.push(r);
+        }
+        let mut values = Vec::with_capacity(self.order.len());
         for &i in &self.order {
-            let (key, record, slice) = &cut[i as usize];
-            let value = Value {
-                template_id: ids[record.as_slice()],
+            let (record, slice) = &self.cut[i as usize];
+            let id = *ids.entry(record.as_slice()).or_insert_with(|| {
+                records.push(record);
+                records.len() as u64 - 1
+            });
+            values.push(Value {
+                template_id: id,
                 start: slice.start as u64,
                 back: slice.back as u64,
                 whole: slice.whole,
-            };
-            let packed = value.pack(radix).expect("fields within the radix");
-            map.insert(key, packed)?;
+            });
         }
-        let map = map.into_inner()?;
-        let dict = tokens.to_bytes();
-
-        let mut out = Vec::with_capacity(HEADER_LEN + map.len() + set.size_in_bytes() + dict.len());
+        let keys: Vec<&[u32]> = self.order.iter().map(|&i| self.key(i as usize)).collect();
+        let index = index::write(
+            &keys,
+            &values,
+            records.len() as u64,
+            frequent.len() as u64,
+            self.vocab.symbols_len(),
+        );
+        let words = Vocab::choose(records.iter().copied(), 1);
+        let store = store::write(&records, &words);
+        let mut out = Vec::with_capacity(64 + index.len() + store.len());
         out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&0u64.to_le_bytes());
         out.extend_from_slice(&self.options.to_bits().to_le_bytes());
-        for word in [
-            map.len() as u64,
-            set.size_in_bytes() as u64,
-            dict.len() as u64,
-            radix.starts,
-            radix.backs,
-        ] {
-            out.extend_from_slice(&word.to_le_bytes());
+        out.extend_from_slice(&self.prefix_depths.to_le_bytes());
+        out.extend_from_slice(&self.prefix_rules.to_le_bytes());
+        bits::put_part(&mut out, &self.vocab.to_bytes());
+        bits::put_part(&mut out, &index);
+        bits::put_part(&mut out, &words.to_bytes());
+        bits::put_part(&mut out, &store);
+        for list in &self.hosts {
+            let mut part = Vec::new();
+            for h in list {
+                part.extend_from_slice(&(h.len() as u32).to_le_bytes());
+                part.extend_from_slice(h);
+            }
+            bits::put_part(&mut out, &part);
         }
-        out.extend_from_slice(&map);
-        set.serialize_into(&mut out)?;
-        out.extend_from_slice(&dict);
+        let len = out.len() as u64;
+        out[8..16].copy_from_slice(&len.to_le_bytes());
         Ok(out)
     }
 }
 
-/// A target cut into a template record and the slice of its key's path
-/// (an exact key's; a prefix rule's target is stored whole).
+/// A target cut into a template record and the slice of its key it
+/// repeats (an exact key's host, path and query: the key without its kind
+/// byte); a prefix rule's target is stored whole.
 fn cut_target(
     key: &[u8],
     target: &str,
@@ -242,7 +301,7 @@ fn cut_target(
     flags: Flags,
 ) -> (Vec<u8>, template::Slice) {
     if key.first() == Some(&EXACT) {
-        template::split(exact_key_path(key), target, status, flags)
+        template::split(&key[1..], target, status, flags)
     } else {
         let whole = template::Slice {
             whole: true,
@@ -255,43 +314,13 @@ fn cut_target(
     }
 }
 
-/// The first sixteen bytes of `key` as a big-endian number (zeros after a
-/// shorter key): ordering these orders the keys, up to ties.
-fn first_sixteen(key: &[u8]) -> u128 {
-    let mut word = [0u8; 16];
-    let n = key.len().min(16);
-    word[..n].copy_from_slice(&key[..n]);
-    u128::from_be_bytes(word)
+/// The first three symbols of a key packed in a number (each plus one, 0
+/// after a shorter key): ordering these orders the keys, up to ties.
+fn first_three(key: &[u32]) -> u64 {
+    (0..3).fold(0u64, |acc, i| {
+        acc << 21 | key.get(i).map_or(0, |&s| u64::from(s) + 1)
+    })
 }
-
-/// FxHash (a multiply and a rotate per word) for the template records: the
-/// builder's keys are its own, so SipHash's protection buys nothing.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// Sorts big vectors as two halves on two threads, then merges them.
 fn sort_in_two<T: Send>(
@@ -328,20 +357,6 @@ fn sort_in_two<T: Send>(
     out
 }
 
-/// The path inside an exact key `=host path [NUL query]` (a host holds no
-/// `/`, a path starts with one); empty for other keys.
-pub(crate) fn exact_key_path(key: &[u8]) -> &[u8] {
-    if key.first() != Some(&EXACT) {
-        return &[];
-    }
-    let start = key.iter().position(|&b| b == b'/').unwrap_or(key.len());
-    let end = key[start..]
-        .iter()
-        .position(|&b| b == QUERY_SEPARATOR)
-        .map_or(key.len(), |e| start + e);
-    &key[start..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,20 +387,20 @@ mod tests {
     }
 
     #[test]
-    fn first_sixteen_bytes_order_keys() {
-        let keys: [&[u8]; 7] = [
-            b"",
-            b"=",
-            b"=/a",
-            b"=/a\0",
-            b"=/a\0b",
-            b"=/abcdefghijklmnop",
-            b"=/abcdefghijklmnopq",
+    fn first_three_symbols_order_keys() {
+        let keys: [&[u32]; 7] = [
+            &[],
+            &[0],
+            &[0, 5],
+            &[0, 5, 0],
+            &[0, 5, 0, 9],
+            &[0, 5, 70_000],
+            &[1],
         ];
         for w in keys.windows(2) {
-            assert!(first_sixteen(w[0]) <= first_sixteen(w[1]), "{w:?}");
+            assert!(first_three(w[0]) <= first_three(w[1]), "{w:?}");
         }
-        assert!(first_sixteen(b"=/abcdefghijklm") < first_sixteen(b"=/abcdefghijklmn"));
+        assert_eq!(first_three(&[0, 5, 0]), first_three(&[0, 5, 0, 9]));
     }
 
     #[test]
@@ -450,12 +465,5 @@ mod tests {
             prepared.rebuild(&rules, &changed).unwrap(),
             TableBuilder::build(TableOptions::default(), &rules).unwrap()
         );
-    }
-
-    #[test]
-    fn key_paths() {
-        assert_eq!(exact_key_path(b"=x.com/a\0q"), b"/a");
-        assert_eq!(exact_key_path(b"=/"), b"/");
-        assert_eq!(exact_key_path(b"*/a"), b"");
     }
 }

@@ -1,5 +1,4 @@
 use std::fmt;
-use std::sync::Arc;
 
 /// Why bytes could not be read or written as a table.
 #[derive(Debug, Clone)]
@@ -22,32 +21,18 @@ pub enum FormatError {
         /// Bytes present.
         actual: u64,
     },
-    /// The fst map inside is corrupt.
-    Fst(Arc<fst::Error>),
-    /// The fcsd target set inside is corrupt, or a target cannot be stored
-    /// in it.
-    Fcsd(Arc<fcsd::FcsdError>),
+    /// A part of the table does not decode (its name: `word list`, `key
+    /// index`, `template records`, `host list`).
+    Corrupt(&'static str),
     /// The same lookup key was added twice.
     DuplicateKey(Vec<u8>),
-    /// A value names a template the set does not hold, or a prefix rule's
-    /// value takes a slice of the path (the raw value).
+    /// A key is longer than a table holds (65,536 symbols).
+    KeyTooLong(Vec<u8>),
+    /// A prefix rule's value takes a slice of the path (the key's number
+    /// in key order).
     BadValue(u64),
     /// A target template record is malformed (its id).
     BadTemplate(u64),
-    /// The key dictionary section is malformed.
-    BadDictionary,
-}
-
-impl From<fst::Error> for FormatError {
-    fn from(e: fst::Error) -> FormatError {
-        FormatError::Fst(Arc::new(e))
-    }
-}
-
-impl From<fcsd::FcsdError> for FormatError {
-    fn from(e: fcsd::FcsdError) -> FormatError {
-        FormatError::Fcsd(Arc::new(e))
-    }
 }
 
 impl fmt::Display for FormatError {
@@ -64,27 +49,20 @@ impl fmt::Display for FormatError {
                     "table truncated: expected {expected} bytes, found {actual}"
                 )
             }
-            FormatError::Fst(_) => write!(f, "corrupt source map"),
-            FormatError::Fcsd(_) => write!(f, "corrupt target set"),
+            FormatError::Corrupt(part) => write!(f, "corrupt table: bad {part}"),
             FormatError::DuplicateKey(k) => {
                 write!(f, "duplicate key {:?}", String::from_utf8_lossy(k))
             }
-            FormatError::BadValue(raw) => write!(f, "bad value {raw:#x} in the source map"),
+            FormatError::KeyTooLong(k) => {
+                write!(f, "key too long: {:?}", String::from_utf8_lossy(&k[..k.len().min(80)]))
+            }
+            FormatError::BadValue(key) => write!(f, "bad value of key {key}"),
             FormatError::BadTemplate(id) => write!(f, "bad target template {id}"),
-            FormatError::BadDictionary => write!(f, "bad key dictionary"),
         }
     }
 }
 
-impl std::error::Error for FormatError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FormatError::Fst(e) => Some(&**e),
-            FormatError::Fcsd(e) => Some(&**e),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for FormatError {}
 
 #[cfg(test)]
 mod tests {
@@ -93,19 +71,16 @@ mod tests {
 
     #[test]
     fn sources_and_messages() {
-        let e = FormatError::from(fcsd::FcsdError::KeysNotSortedAndUnique);
-        assert_eq!(e.to_string(), "corrupt target set");
-        assert_eq!(
-            e.source().unwrap().to_string(),
-            "input keys must be sorted and unique"
-        );
+        let e = FormatError::Corrupt("key index");
+        assert_eq!(e.to_string(), "corrupt table: bad key index");
+        assert!(e.source().is_none());
         let v = FormatError::Version {
-            expected: 3,
-            found: 2,
+            expected: 4,
+            found: 3,
         };
         assert!(v
             .to_string()
-            .starts_with("redirect table format version 2, this build reads version 3"));
+            .starts_with("redirect table format version 3, this build reads version 4"));
         assert!(v.source().is_none());
     }
 }

@@ -15,47 +15,58 @@
 //! HTTP request into an answer; [`raw`] holds the low-level keys and
 //! values.
 //!
-//! # Layout (version 3)
+//! # Layout (version 4)
 //!
 //! ```text
-//! offset    size  field
-//! 0         8     magic  b"REDIRX03" (the last two bytes are the format version)
-//! 8         8     u64 LE table options (bit 0 case-insensitive, bit 1 strict trailing slash)
-//! 16        8     u64 LE length of the fst map (N)
-//! 24        8     u64 LE length of the fcsd set (M)
-//! 32        8     u64 LE length of the key dictionary (D)
-//! 40        8     u64 LE radix of value starts (see [`raw::Radix`])
-//! 48        8     u64 LE radix of value backs
-//! 56        N     fst::Map: encoded key -> packed value (see [`raw::Value`])
-//! 56+N      M     fcsd::Set of every distinct target template, in byte order
-//! 56+N+M    D     key dictionary: frequent words -> unused byte values
+//! offset  size  field
+//! 0       8     magic  b"REDIRX04" (the last two bytes are the format version)
+//! 8       8     u64 LE length of the whole file
+//! 16      8     u64 LE table options (bit 0 case-insensitive, bit 1 strict trailing slash)
+//! 24      8     u64 LE prefix depths: bit n set when a prefix rule's path has n slashes
+//! 32      8     u64 LE number of prefix rules
+//! 40      ...   parts, each a u64 LE length and its bytes:
+//!               key words, key index, template words, templates,
+//!               hosts named by exact rules, hosts named by prefix rules
 //! ```
 //!
-//! A key is `kind host path [NUL query]` (see [`raw::exact_key`]); exact keys
-//! (`=`) are stored encoded with the key dictionary (frequent words become
-//! one byte each; module `token`), prefix keys (`*`) as they are. A packed
-//! [`raw::Value`] names a target template (the target with the part it repeats
-//! from its source path cut out, plus status and flags; module `template`)
-//! and the slice of the path that fills the cut. At a million generated
-//! rules this is about 11 bytes per rule, against 31 for version 2 (whole
-//! keys, one fcsd entry per distinct target).
+//! Keys (`kind host path [NUL query]`, see [`raw::exact_key`]) and
+//! templates are text made of symbols: a frequent word (module `vocab`:
+//! each of the two word lists holds up to 65,536 words) or a byte. The key
+//! index (module `index`) holds the keys sorted, sixteen to a bucket, each
+//! after the first as the symbols it shares with the one before and its
+//! own, in canonical Huffman codes chosen by the class of the symbol
+//! before (module `huffman`), each followed by its value: the template it
+//! names and the slice of the key that fills the template's gap
+//! ([`raw::Value`]). A template (module `template`) is the target with the
+//! part it repeats from its key cut out, plus status and flags; the
+//! templates (module `store`) are coded the same way. A lookup turns the
+//! request's key into symbols, finds its bucket by the buckets' first keys
+//! and reads one bucket and one template. At a million rules this is 4.7
+//! to 17 bytes per rule depending on the rules' shape (BENCHMARKS.md),
+//! against 12 to 60 for version 3 (an fst map of the keys and an fcsd set
+//! of the templates).
 
 #![deny(missing_docs)]
 
+mod bits;
 mod buf;
 mod build;
 mod error;
+mod filter;
+mod fx;
+mod huffman;
+mod index;
 mod options;
 pub mod raw;
 mod raw_key;
 mod read;
-mod records;
 mod resolve;
 pub mod route;
+mod store;
 mod template;
-mod token;
 pub mod url;
 mod value;
+mod vocab;
 
 pub use build::{Prepared, TableBuilder};
 pub use error::FormatError;
@@ -73,7 +84,7 @@ pub const DATA_ENV: &str = "REDIRECTS_DATA";
 
 /// The format version this crate reads and writes (the last two bytes of
 /// [`MAGIC`]).
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 
 /// The first eight bytes of every table file.
-pub const MAGIC: [u8; 8] = *b"REDIRX03";
+pub const MAGIC: [u8; 8] = *b"REDIRX04";

@@ -1,52 +1,39 @@
 //! Reading a table: [`Table::from_bytes`] checks the file once and keeps
 //! its bytes; the accessors here read keys and templates.
 
+use crate::bits::Cursor;
 use crate::buf::Buf;
-use crate::build::exact_key_path;
-use crate::raw::{Radix, Value, EXACT};
-use crate::records::Records;
+use crate::filter::Filter;
+use crate::index::{Index, Symbols};
+use crate::raw::{Value, EXACT, PREFIX};
+use crate::store::Store;
 use crate::template::Template;
-use crate::token::Tokens;
+use crate::vocab::Vocab;
 use crate::{FormatError, Redirect, TableOptions, MAGIC, VERSION};
-use std::ops::Range;
-use std::sync::Arc;
-
-/// Bytes before the fst map.
-pub(crate) const HEADER_LEN: usize = 56;
-
-/// One section of the table file, sharing the file's buffer (so a loaded
-/// table holds the file's bytes once, not a copy per section).
-#[derive(Clone)]
-pub(crate) struct Section {
-    buf: Arc<Vec<u8>>,
-    range: Range<usize>,
-}
-
-impl AsRef<[u8]> for Section {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[self.range.clone()]
-    }
-}
 
 /// A compiled redirect table, ready for lookups.
 ///
 /// Loading it ([`Table::from_bytes`]) validates the data once and keeps the
-/// file's bytes as they are (no copy); after that, a lookup encodes the
-/// request key with the word dictionary, walks the fst map and decodes one
-/// front-coded template, without parsing anything else.
+/// file's bytes as they are (no copy); after that, a lookup turns the
+/// request's key into symbols, searches the key index and decodes one
+/// template, without parsing anything else.
 pub struct Table {
     pub(crate) options: TableOptions,
-    pub(crate) map: fst::Map<Section>,
-    pub(crate) templates: fcsd::Set<Section>,
-    /// Where the records are in `templates` (decoded without allocating).
-    pub(crate) records: Records,
+    bytes: Vec<u8>,
+    /// The words of the keys.
+    pub(crate) vocab: Vocab,
+    index: Index,
+    /// The words of the templates.
+    words: Vocab,
+    store: Store,
     /// The hosts that exact rules name, and those that prefix rules name
-    /// (sorted; rules for every host not included), read from the keys
-    /// when the table is loaded: a request's host candidates that no rule
-    /// names are passed over without walking the map.
+    /// (sorted; rules for every host not included): a request's host
+    /// candidates that no rule names are passed over without a search.
     pub(crate) hosts: [Vec<Box<str>>; 2],
-    pub(crate) tokens: Tokens,
-    pub(crate) radix: Radix,
+    /// Bit `n` set when some prefix rule's path has `n` slashes (63: more).
+    pub(crate) prefix_depths: u64,
+    /// The prefix rules' keys (built on load).
+    pub(crate) prefix_filter: Filter,
 }
 
 impl Table {
@@ -54,103 +41,117 @@ impl Table {
     /// of its bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, FormatError> {
         check_magic(&bytes)?;
-        if bytes.len() < HEADER_LEN {
-            return Err(FormatError::Truncated {
-                expected: HEADER_LEN as u64,
-                actual: bytes.len() as u64,
-            });
-        }
-        let word = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-        let options = TableOptions::from_bits(word(8));
-        let (fst_len, set_len, dict_len) = (word(16), word(24), word(32));
-        let (starts, backs) = (word(40), word(48));
-        let expected = (HEADER_LEN as u64)
-            .saturating_add(fst_len)
-            .saturating_add(set_len)
-            .saturating_add(dict_len);
+        let truncated = || FormatError::Truncated {
+            expected: 40,
+            actual: bytes.len() as u64,
+        };
+        let mut c = Cursor {
+            bytes: &bytes,
+            at: 8,
+        };
+        let expected = c.u64().ok_or_else(truncated)?;
         if expected != bytes.len() as u64 {
             return Err(FormatError::Truncated {
                 expected,
                 actual: bytes.len() as u64,
             });
         }
-        let fst_end = HEADER_LEN + fst_len as usize;
-        let set_end = fst_end + set_len as usize;
-        let tokens = Tokens::from_bytes(&bytes[set_end..])?;
-        let buf = Arc::new(bytes);
-        let section = |range| Section {
-            buf: buf.clone(),
-            range,
-        };
-        let map = fst::Map::new(section(HEADER_LEN..fst_end))?;
-        let templates = fcsd::Set::from_bytes(section(fst_end..set_end))?;
-        let radix = Radix {
-            templates: templates.len() as u64,
-            starts,
-            backs,
-        };
-        let records = Records::parse(templates.as_bytes())
-            .filter(|r| r.len() == templates.len())
-            .ok_or(FormatError::BadTemplate(0))?;
+        let options = TableOptions::from_bits(c.u64().ok_or_else(truncated)?);
+        let prefix_depths = c.u64().ok_or_else(truncated)?;
+        let prefix_rules = c.u64().ok_or_else(truncated)?;
+        let corrupt = FormatError::Corrupt;
+        let vocab = c
+            .part()
+            .and_then(|(p, _)| Vocab::from_bytes(p))
+            .ok_or(corrupt("word list"))?;
+        let index = c
+            .part()
+            .and_then(|(p, r)| {
+                let mut inner = Cursor {
+                    bytes: &bytes[..r.end],
+                    at: r.start,
+                };
+                let index = Index::read(&mut inner, vocab.symbols_len())?;
+                (inner.at == r.end && p.len() == r.len()).then_some(index)
+            })
+            .ok_or(corrupt("key index"))?;
+        let words = c
+            .part()
+            .and_then(|(p, _)| Vocab::from_bytes(p))
+            .ok_or(corrupt("word list"))?;
+        let store = c
+            .part()
+            .and_then(|(_, r)| {
+                let mut inner = Cursor {
+                    bytes: &bytes[..r.end],
+                    at: r.start,
+                };
+                let store = Store::read(&mut inner, words.symbols_len())?;
+                (inner.at == r.end).then_some(store)
+            })
+            .ok_or(corrupt("template records"))?;
+        let mut hosts: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
+        for list in &mut hosts {
+            let (part, _) = c.part().ok_or(corrupt("host list"))?;
+            *list = read_hosts(part).ok_or(corrupt("host list"))?;
+        }
+        if c.at != bytes.len() {
+            return Err(corrupt("host list"));
+        }
         let table = Table {
             options,
-            map,
-            templates,
-            records,
-            tokens,
-            radix,
-            hosts: [Vec::new(), Vec::new()],
+            bytes,
+            vocab,
+            index,
+            words,
+            store,
+            hosts,
+            prefix_depths,
+            prefix_filter: Filter::default(),
         };
-        // Every template must parse, the lookup's reader must read it as
-        // fcsd does, and every value must name one.
-        let mut decoder = table.templates.decoder();
+        // Every template must parse, and every key decode, in order, with
+        // a value naming a template (a prefix rule's value takes no slice).
         let mut buf = Buf::<256>::new();
-        for id in 0..table.templates.len() {
-            let record = decoder.run(id);
-            let same = table
-                .records
-                .decode(table.templates.as_bytes(), id, &mut buf)
-                == Some(())
-                && buf.as_slice() == record.as_slice();
-            if !same || Template::parse(record).is_none() {
+        for id in 0..table.store.len() {
+            let ok = table
+                .store
+                .decode(&table.bytes, &table.words, id, &mut buf)
+                .is_some()
+                && Template::parse(buf.as_slice()).is_some();
+            if !ok {
                 return Err(FormatError::BadTemplate(id as u64));
             }
         }
-        let mut hosts: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
-        let mut last: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-        let mut stream = table.map.stream();
-        while let Some((key, raw)) = fst::Streamer::next(&mut stream) {
-            match Value::unpack(raw, table.radix) {
-                Some(v) if v.whole || key.first() == Some(&EXACT) => {}
-                _ => return Err(FormatError::BadValue(raw)),
+        let (mut n, mut bad) = (0u64, None);
+        let mut filter = Filter::with_capacity(prefix_rules.min(table.len() as u64) as usize);
+        let mut bytes = Vec::new();
+        let mut byte = [0u8];
+        let ok = table.index.check(&table.bytes, |key, v| {
+            if key.first() == Some(&u32::from(PREFIX)) {
+                if !v.whole && bad.is_none() {
+                    bad = Some(n);
+                }
+                bytes.clear();
+                for &s in key {
+                    bytes.extend_from_slice(table.vocab.text(s, &mut byte).unwrap_or_default());
+                }
+                if filter.has_room() {
+                    filter.insert(&bytes);
+                }
+            } else if key.first() != Some(&u32::from(EXACT)) && bad.is_none() {
+                bad = Some(n);
             }
-            // `=host/...` (host encoded) or `*host[/...]`: the keys of one
-            // host are next to each other, so each host is read once.
-            let exact = key.first() == Some(&EXACT);
-            let rest = key.get(1..).unwrap_or_default();
-            let host = &rest[..rest.iter().position(|&b| b == b'/').unwrap_or(rest.len())];
-            let kind = usize::from(!exact);
-            if host.is_empty() || host == last[kind].as_slice() {
-                continue;
-            }
-            last[kind] = host.to_vec();
-            let mut decoded = Vec::new();
-            if exact {
-                table.tokens.decode_into(host, &mut decoded);
-            } else {
-                decoded.extend_from_slice(host);
-            }
-            // A host that is not UTF-8 names no request's host.
-            if let Ok(h) = String::from_utf8(decoded) {
-                hosts[kind].push(h.into_boxed_str());
-            }
+            n += 1;
+        });
+        let mut table = table;
+        table.prefix_filter = filter;
+        if !ok {
+            return Err(corrupt("key index"));
         }
-        drop(stream);
-        for list in &mut hosts {
-            list.sort_unstable();
-            list.dedup();
+        if let Some(n) = bad {
+            return Err(FormatError::BadValue(n));
         }
-        Ok(Table { hosts, ..table })
+        Ok(table)
     }
 
     /// Reads the table file named by the environment variable
@@ -179,13 +180,11 @@ impl Table {
         self.options
     }
 
-    /// The value under an exact key (`=host path [NUL query]`), encoding
-    /// it with the dictionary into `buf` first.
-    pub(crate) fn exact_value(&self, key: &[u8], buf: &mut Vec<u8>) -> Option<Value> {
-        buf.clear();
-        buf.push(EXACT);
-        self.tokens.encode_into(key.get(1..)?, buf);
-        Value::unpack(self.map.get(&buf[..])?, self.radix)
+    /// The value under a raw key (`None` if it is no key).
+    pub(crate) fn value(&self, key: &[u8]) -> Option<Value> {
+        let mut symbols = Symbols::new();
+        self.vocab.symbols(key, |s| symbols.push(s)).then_some(())?;
+        self.index.get(&self.bytes, symbols.as_slice())
     }
 
     /// The template a value names, decoded into `buf` and parsed.
@@ -195,7 +194,7 @@ impl Table {
         buf: &'b mut Buf<N>,
     ) -> Option<Template<&'b [u8]>> {
         let id = usize::try_from(v.template_id).ok()?;
-        self.records.decode(self.templates.as_bytes(), id, buf)?;
+        self.store.decode(&self.bytes, &self.words, id, buf)?;
         Template::parse(buf.as_slice())
     }
 
@@ -203,38 +202,50 @@ impl Table {
     /// [`crate::raw::prefix_key`]), with no normalisation or precedence, and
     /// the target as stored (`:splat` unreplaced): for tools and tests.
     pub fn get(&self, key: &[u8]) -> Option<Redirect> {
-        let v = match key.first() {
-            Some(&EXACT) => self.exact_value(key, &mut Vec::new())?,
-            _ => Value::unpack(self.map.get(key)?, self.radix)?,
-        };
+        let v = self.value(key)?;
         let mut buf = Buf::<256>::new();
         let t = self.template(v, &mut buf)?;
         Some(Redirect {
-            location: t.target(exact_key_path(key), v.slice())?,
+            location: t.target(key.get(1..)?, v.slice())?,
             status: t.status,
         })
     }
 
     /// Number of rules (lookup keys).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     /// Whether the table holds no rule.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// Number of distinct target templates (targets with the part they
     /// repeat from their source cut out, plus status and flags).
     pub fn template_count(&self) -> usize {
-        self.templates.len()
+        self.store.len()
     }
 
-    /// Number of words in the key dictionary.
+    /// Number of words in the keys' word list.
     pub fn dictionary_len(&self) -> usize {
-        self.tokens.len()
+        self.vocab.len()
     }
+}
+
+/// Reads a host list part: `(u32 LE length, UTF-8 host)*`, sorted.
+fn read_hosts(mut part: &[u8]) -> Option<Vec<Box<str>>> {
+    let mut hosts: Vec<Box<str>> = Vec::new();
+    while !part.is_empty() {
+        let n = u32::from_le_bytes(part.get(..4)?.try_into().ok()?) as usize;
+        let host = std::str::from_utf8(part.get(4..4usize.checked_add(n)?)?).ok()?;
+        if hosts.last().is_some_and(|h| **h >= *host) {
+            return None;
+        }
+        hosts.push(host.into());
+        part = &part[4 + n..];
+    }
+    Some(hosts)
 }
 
 /// Checks the magic bytes: a table of this version, of another version, or
@@ -296,12 +307,12 @@ mod tests {
     #[test]
     fn names_the_version_of_an_older_table() {
         let mut old = one_rule();
-        old[6..8].copy_from_slice(b"02");
+        old[6..8].copy_from_slice(b"03");
         assert!(matches!(
             Table::from_bytes(old),
             Err(FormatError::Version {
-                expected: 3,
-                found: 2
+                expected: 4,
+                found: 3
             })
         ));
     }

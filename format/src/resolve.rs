@@ -3,11 +3,9 @@
 
 use crate::buf::Buf;
 use crate::raw::{exact_key, prefix_key, Value, EXACT, PREFIX, QUERY_SEPARATOR};
-use crate::read::Section;
 use crate::template::Template;
 use crate::url::{self, host_candidates, HostCandidate, Url};
 use crate::{Flags, Status, Table};
-use fst::raw::{Fst, Node, Output};
 
 /// A redirect found in a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,42 +40,6 @@ pub struct Match {
     /// The `Location` is the request itself; [`Table::resolve`] answers
     /// nothing then (a rule never redirects a request to itself).
     pub to_itself: bool,
-}
-
-/// A walk down the fst map: the node reached and the output so far.
-#[derive(Clone, Copy)]
-struct Walk<'f> {
-    fst: &'f Fst<Section>,
-    node: Node<'f>,
-    out: Output,
-}
-
-impl<'f> Walk<'f> {
-    fn root(fst: &'f Fst<Section>) -> Walk<'f> {
-        Walk {
-            fst,
-            node: fst.root(),
-            out: Output::zero(),
-        }
-    }
-
-    /// Follows the transition on `b`; `false` if there is none.
-    fn step(&mut self, b: u8) -> bool {
-        let Some(i) = self.node.find_input(b) else {
-            return false;
-        };
-        let t = self.node.transition(i);
-        self.out = self.out.cat(t.out);
-        self.node = self.fst.node(t.addr);
-        true
-    }
-
-    /// The value of the key walked so far, if it is a key.
-    fn value(&self) -> Option<u64> {
-        self.node
-            .is_final()
-            .then(|| self.out.cat(self.node.final_output()).value())
-    }
 }
 
 /// What to do after looking at one candidate rule.
@@ -161,48 +123,31 @@ impl Table {
             query: req.query.filter(|q| !q.is_empty()),
             want_key,
         };
-        let fst = self.map.as_fst();
         let mut record = Buf::<256>::new();
+        let mut key = Buf::<256>::new();
 
         for c in host_candidates(host) {
-            // `=host`, then the path (a host no exact rule names is passed
-            // over before the walk).
-            let mut w = Walk::root(fst);
-            if !self.may_name(true, c.host)
-                || !w.step(EXACT)
-                || !self.tokens.encode_with(c.host.as_bytes(), |b| w.step(b))
-            {
+            // A host no exact rule names is passed over before the search.
+            if !self.may_name(true, c.host) {
                 continue;
             }
-            if !self.tokens.encode_with(path, |b| w.step(b)) {
-                continue;
-            }
-            if let Some(q) = n.query {
-                let mut wq = w;
-                let found = wq.step(QUERY_SEPARATOR)
-                    && self.tokens.encode_with(q.as_bytes(), |b| wq.step(b));
-                if let Some(raw) = wq.value().filter(|_| found) {
-                    if let Flow::Done(m) = self.exact(raw, c, Some(q), &n, &mut record) {
+            // A rule naming the request's query first, then the path's.
+            let queries = [n.query.map(Some), Some(None)];
+            for query in queries.into_iter().flatten() {
+                exact_key_into(c.host, path, query, &mut key);
+                if let Some(v) = self.value(key.as_slice()) {
+                    if let Flow::Done(m) = self.exact(v, c, &key, query, &n, &mut record) {
                         return m;
                     }
                 }
             }
-            if let Some(raw) = w.value() {
-                if let Flow::Done(m) = self.exact(raw, c, None, &n, &mut record) {
-                    return m;
-                }
-            }
         }
         for c in host_candidates(host) {
-            let mut w = Walk::root(fst);
-            if !self.may_name(false, c.host)
-                || !w.step(PREFIX)
-                || !c.host.bytes().all(|b| w.step(b))
-            {
+            if !self.may_name(false, c.host) {
                 continue;
             }
             let accept = |flags: Flags| !c.parent || flags.include_subdomains;
-            if let Some((v, at)) = self.longest_prefix(w, path, &mut record, accept) {
+            if let Some((v, at)) = self.longest_prefix(c.host, path, &mut record, accept) {
                 let t = self.template(v, &mut record)?;
                 let location = self.fill(&t, v, &n, at)?;
                 let key = if want_key {
@@ -217,19 +162,17 @@ impl Table {
     }
 
     /// An exact rule's value found under the candidate host `c` (and the
-    /// query `query`): its answer, or [`Flow::Next`] if it applies only
-    /// to its own host and `c` is a parent domain.
-    fn exact<const N: usize>(
+    /// query `query`), its key in `key`: its answer, or [`Flow::Next`] if
+    /// it applies only to its own host and `c` is a parent domain.
+    fn exact<const N: usize, const K: usize>(
         &self,
-        raw: u64,
+        v: Value,
         c: HostCandidate,
+        key: &Buf<K>,
         query: Option<&str>,
         n: &Normal,
         record: &mut Buf<N>,
     ) -> Flow {
-        let Some(v) = Value::unpack(raw, self.radix) else {
-            return Flow::Next;
-        };
         let Some(t) = self.template(v, record) else {
             return Flow::Done(None);
         };
@@ -237,7 +180,8 @@ impl Table {
             return Flow::Next;
         }
         let room = query_room(t.flags, n.req);
-        let Some(location) = t.target_with_room(n.path, v.slice(), room) else {
+        let source = key.as_slice().get(1..).unwrap_or_default();
+        let Some(location) = t.target_with_room(source, v.slice(), room) else {
             return Flow::Done(None);
         };
         let key = if n.want_key {
@@ -248,31 +192,40 @@ impl Table {
         Flow::Done(self.answer(key, &t, location, n))
     }
 
-    /// Walks the fst from `w` (at `*host`) along the path and returns the
-    /// accepted prefix rule with the longest prefix ending at a segment
-    /// boundary (its value), and where the rest of the path starts.
+    /// The accepted prefix rule for `host` with the longest prefix of
+    /// `path` ending at a segment boundary (its value), and where the rest
+    /// of the path starts. Only the depths (numbers of `/`) that some
+    /// prefix rule has are searched.
     fn longest_prefix<const N: usize>(
         &self,
-        mut w: Walk,
+        host: &str,
         path: &[u8],
         record: &mut Buf<N>,
         accept: impl Fn(Flags) -> bool,
     ) -> Option<(Value, usize)> {
-        let mut best = None;
-        for i in 0..=path.len() {
-            let boundary = i == path.len() || path[i] == b'/';
-            if boundary {
-                if let Some(v) = w.value().and_then(|raw| Value::unpack(raw, self.radix)) {
+        let mut key = Buf::<256>::new();
+        let (mut i, mut depth) = (path.len(), path.iter().filter(|&&b| b == b'/').count());
+        loop {
+            let prefix = &path[..i];
+            if !prefix.ends_with(b"/") && self.prefix_depths >> depth.min(63) & 1 == 1 {
+                key.clear();
+                key.push(PREFIX);
+                key.extend(host.as_bytes());
+                key.extend(prefix);
+                let v = if self.prefix_filter.may_contain(key.as_slice()) {
+                    self.value(key.as_slice())
+                } else {
+                    None
+                };
+                if let Some(v) = v {
                     if self.template(v, record).is_some_and(|t| accept(t.flags)) {
-                        best = Some((v, i));
+                        return Some((v, i));
                     }
                 }
             }
-            if !path.get(i).is_some_and(|&b| w.step(b)) {
-                break;
-            }
+            i = prefix.iter().rposition(|&b| b == b'/')?;
+            depth = depth.checked_sub(1)?;
         }
-        best
     }
 
     /// A prefix rule's `Location`: its target with the rest of the path
@@ -385,6 +338,18 @@ impl Table {
                 url::normalize_into(path, self.options, true, &mut buf).is_some()
                     && buf.as_slice() == n.path
             }
+    }
+}
+
+/// Writes the exact key `=host path [NUL query]` into `out`.
+fn exact_key_into<const N: usize>(host: &str, path: &[u8], query: Option<&str>, out: &mut Buf<N>) {
+    out.clear();
+    out.push(EXACT);
+    out.extend(host.as_bytes());
+    out.extend(path);
+    if let Some(q) = query {
+        out.push(QUERY_SEPARATOR);
+        out.extend(q.as_bytes());
     }
 }
 

@@ -1,16 +1,17 @@
 //! Targets as templates: most redirect targets repeat part of their source
 //! (`/blog/2006/03/modern-edge` → `/articles/modern-edge`), so a target is
 //! stored as `prefix + source[start..start+len] + suffix` and only the
-//! template (`prefix`, `suffix`, status, flags) goes into the fcsd set,
-//! shared by every rule that has it. The slice comes from the rule's
-//! normalised path, which is exactly the request's normalised path when
-//! an exact rule matches, so the lookup rebuilds the target from the
-//! request without storing it. Targets that share nothing (and every
+//! template (`prefix`, `suffix`, status, flags) goes into the table,
+//! shared by every rule that has it. The slice comes from the rule's key
+//! without its kind byte (host, normalised path, and `NUL query` for a
+//! rule naming a query: `/index.php?id=7` → `/page/7` shares the `7`),
+//! which is exactly the request's when an exact rule matches, so the
+//! lookup rebuilds the target from the request without storing it. Targets that share nothing (and every
 //! prefix rule's target) are stored whole, with an empty slice.
 //!
 //! A template record is `status flags prefix 0xFF suffix`: `status` is the
 //! code minus 300 and `flags` has its top bit set, so no record holds a NUL
-//! (which fcsd does not allow); 0xFF never occurs in UTF-8 text.
+//! (a key separator elsewhere); 0xFF never occurs in UTF-8 text.
 
 use crate::{Flags, Status};
 
@@ -18,14 +19,14 @@ use crate::{Flags, Status};
 const SEP: u8 = 0xFF;
 /// The shortest slice worth sharing.
 const MIN_SHARED: usize = 4;
-/// Largest slice start and back (13 bits each in the packed value).
+/// Largest slice start and back.
 pub(crate) const MAX_SLICE: usize = (1 << 13) - 1;
 
-/// Where a target takes bytes of the source path from: all of it but the
+/// Where a target takes bytes of its key (without the kind byte) from: all of it but the
 /// first `start` and the last `back` bytes. Counting the end from the back
 /// makes the value the same for every rule of one pattern
 /// (`/blog/YYYY/MM/slug` → `/articles/slug` is always "from 13 to the
-/// end"), so the fst stores it once for the whole subtree instead of once
+/// end"), so the value is one shared pattern of the value code instead of one
 /// per key. A target stored whole has `whole` set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Slice {

@@ -1,0 +1,82 @@
+//! A Bloom filter of the prefix rules' keys, built when a table is loaded:
+//! a request that no prefix rule can match (most requests, when prefix
+//! rules are few) is told so without searching the index at each of its
+//! path's depths.
+
+use crate::fx::hash;
+
+/// Bits per key.
+const BITS_PER_KEY: usize = 16;
+/// Bits set per key.
+const PROBES: u64 = 4;
+
+/// The filter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    bits: Vec<u64>,
+}
+
+impl Filter {
+    /// An empty filter with room for `keys` keys.
+    pub(crate) fn with_capacity(keys: usize) -> Filter {
+        let words = (keys * BITS_PER_KEY).div_ceil(64).next_power_of_two();
+        Filter {
+            bits: vec![0; if keys == 0 { 0 } else { words }],
+        }
+    }
+
+    fn probes(&self, key: &[u8]) -> impl Iterator<Item = (usize, u64)> {
+        let h = hash(key);
+        let (h1, h2) = (h, h.rotate_left(32) | 1);
+        let mask = (self.bits.len() * 64 - 1) as u64;
+        (0..PROBES).map(move |i| {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        })
+    }
+
+    /// Whether keys may be added (it was made with room for some).
+    pub(crate) fn has_room(&self) -> bool {
+        !self.bits.is_empty()
+    }
+
+    /// Adds a key; see [`Filter::has_room`].
+    pub(crate) fn insert(&mut self, key: &[u8]) {
+        assert!(self.has_room(), "a filter with room");
+        let h = hash(key);
+        let (h1, h2) = (h, h.rotate_left(32) | 1);
+        let mask = (self.bits.len() * 64 - 1) as u64;
+        for i in 0..PROBES {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+            self.bits[(bit / 64) as usize] |= 1u64 << (bit % 64);
+        }
+    }
+
+    /// Whether `key` may have been added (`false`: it certainly was not).
+    #[inline]
+    pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
+        !self.bits.is_empty()
+            && self
+                .probes(key)
+                .all(|(word, bit)| self.bits[word] & bit != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_what_was_added_and_rejects_most_else() {
+        let mut f = Filter::with_capacity(1000);
+        for i in 0..1000 {
+            f.insert(format!("*/legacy/{i}").as_bytes());
+        }
+        assert!((0..1000).all(|i| f.may_contain(format!("*/legacy/{i}").as_bytes())));
+        let false_positives = (0..10_000)
+            .filter(|i| f.may_contain(format!("*/other/{i}").as_bytes()))
+            .count();
+        assert!(false_positives < 100, "{false_positives}");
+        assert!(!Filter::default().may_contain(b"*"));
+    }
+}

@@ -1,0 +1,423 @@
+//! Canonical Huffman codes: built from symbol counts by the table builder,
+//! stored as one code length per symbol, and decoded with a lookup table
+//! for the short codes (the common ones) and the canonical order for the
+//! rest.
+
+use crate::bits::{BitReader, BitWriter};
+
+/// The longest code.
+pub(crate) const MAX_LEN: u32 = 24;
+/// Codes up to this long are decoded with one table lookup.
+const TABLE_BITS: u32 = 10;
+
+/// Code lengths for these counts (0 for a symbol never used), none longer
+/// than [`MAX_LEN`]: Huffman's, with the counts flattened until the
+/// longest code fits.
+pub(crate) fn lengths(counts: &[u64]) -> Vec<u8> {
+    let mut counts = counts.to_vec();
+    loop {
+        let lengths = huffman_lengths(&counts);
+        if lengths.iter().all(|&l| u32::from(l) <= MAX_LEN) {
+            return lengths;
+        }
+        for c in counts.iter_mut().filter(|c| **c > 0) {
+            *c = (*c >> 1).max(1);
+        }
+    }
+}
+
+fn huffman_lengths(counts: &[u64]) -> Vec<u8> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut lengths = vec![0u8; counts.len()];
+    let used: Vec<usize> = (0..counts.len()).filter(|&s| counts[s] > 0).collect();
+    match used.len() {
+        0 => return lengths,
+        1 => {
+            lengths[used[0]] = 1;
+            return lengths;
+        }
+        _ => {}
+    }
+    // Leaves are 0..used.len(), inner nodes after them.
+    let mut parent = vec![usize::MAX; 2 * used.len() - 1];
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = used
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| Reverse((counts[s], i)))
+        .collect();
+    let mut next = used.len();
+    while heap.len() > 1 {
+        let Reverse((a, i)) = heap.pop().expect("two nodes");
+        let Reverse((b, j)) = heap.pop().expect("two nodes");
+        parent[i] = next;
+        parent[j] = next;
+        heap.push(Reverse((a + b, next)));
+        next += 1;
+    }
+    // Parents come after their children: depths from the root down.
+    let mut depth = vec![0u32; parent.len()];
+    for n in (0..parent.len() - 1).rev() {
+        depth[n] = depth[parent[n]] + 1;
+    }
+    for (i, &s) in used.iter().enumerate() {
+        lengths[s] = depth[i].min(255) as u8;
+    }
+    lengths
+}
+
+/// The first canonical code of each length, and how many codes have it;
+/// `None` if the lengths are not a prefix code.
+fn canonical(lengths: &[u8]) -> Option<([u32; MAX_LEN as usize + 2], [u32; MAX_LEN as usize + 2])> {
+    let mut count = [0u32; MAX_LEN as usize + 2];
+    for &l in lengths {
+        if u32::from(l) > MAX_LEN {
+            return None;
+        }
+        count[usize::from(l)] += 1;
+    }
+    count[0] = 0;
+    let mut first = [0u32; MAX_LEN as usize + 2];
+    let mut code = 0u32;
+    for len in 1..=MAX_LEN as usize {
+        code = (code + count[len - 1]) << 1;
+        first[len] = code;
+        if u64::from(code) + u64::from(count[len]) > 1u64 << len {
+            return None;
+        }
+    }
+    Some((first, count))
+}
+
+fn reverse(code: u32, len: u32) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        code.reverse_bits() >> (32 - len)
+    }
+}
+
+/// Writes symbols with a code.
+pub(crate) struct Encoder {
+    /// Per symbol: the code, bit-reversed (it is written low bit first),
+    /// and its length.
+    codes: Vec<(u32, u8)>,
+}
+
+impl Encoder {
+    /// The encoder for these lengths (from [`lengths`]).
+    pub(crate) fn new(lengths: &[u8]) -> Encoder {
+        let (mut next, _) = canonical(lengths).expect("lengths from `lengths` are a prefix code");
+        let codes = lengths
+            .iter()
+            .map(|&l| {
+                if l == 0 {
+                    return (0, 0);
+                }
+                let c = next[usize::from(l)];
+                next[usize::from(l)] += 1;
+                (reverse(c, u32::from(l)), l)
+            })
+            .collect();
+        Encoder { codes }
+    }
+
+    /// Writes `symbol`, which must have a code.
+    pub(crate) fn put(&self, w: &mut BitWriter, symbol: u32) {
+        let (code, len) = self.codes[symbol as usize];
+        assert!(len > 0, "symbol {symbol} has no code");
+        w.write(u64::from(code), u32::from(len));
+    }
+}
+
+/// Reads symbols of a code.
+#[derive(Debug, Clone)]
+pub(crate) struct Decoder {
+    /// Indexed by the next [`TABLE_BITS`] bits: `symbol << 5 | length`,
+    /// 0 when the code is longer (or unused).
+    table: Box<[u32; 1 << TABLE_BITS]>,
+    first: [u32; MAX_LEN as usize + 2],
+    count: [u32; MAX_LEN as usize + 2],
+    /// Where each length's symbols start in `sorted`.
+    offset: [u32; MAX_LEN as usize + 2],
+    /// Symbols in canonical order.
+    sorted: Vec<u32>,
+    max_len: u32,
+    /// For each length: the first code of the next length, left-justified
+    /// in 32 bits (codes of this length or shorter are below it).
+    limit: [u64; MAX_LEN as usize + 2],
+}
+
+impl Decoder {
+    /// The decoder for these lengths; `None` if they are not a prefix code.
+    pub(crate) fn new(lengths: &[u8]) -> Option<Decoder> {
+        let (first, count) = canonical(lengths)?;
+        let mut offset = [0u32; MAX_LEN as usize + 2];
+        for len in 1..=MAX_LEN as usize {
+            offset[len + 1] = offset[len] + count[len];
+        }
+        let mut sorted = vec![0u32; offset[MAX_LEN as usize + 1] as usize];
+        let mut fill = offset;
+        let mut table = Box::new([0u32; 1 << TABLE_BITS]);
+        let mut next = first;
+        for (s, &l) in lengths.iter().enumerate() {
+            if l == 0 {
+                continue;
+            }
+            let l = usize::from(l);
+            sorted[fill[l] as usize] = s as u32;
+            fill[l] += 1;
+            let code = next[l];
+            next[l] += 1;
+            if l as u32 <= TABLE_BITS {
+                let r = reverse(code, l as u32) as usize;
+                for f in 0..1usize << (TABLE_BITS as usize - l) {
+                    table[r | f << l] = (s as u32) << 5 | l as u32;
+                }
+            }
+        }
+        let max_len = lengths.iter().map(|&l| u32::from(l)).max().unwrap_or(0);
+        let mut limit = [0u64; MAX_LEN as usize + 2];
+        for len in 1..=MAX_LEN as usize {
+            limit[len] = u64::from(first[len] + count[len]) << (32 - len);
+        }
+        Some(Decoder {
+            table,
+            first,
+            count,
+            offset,
+            sorted,
+            max_len,
+            limit,
+        })
+    }
+
+    /// The next symbol; `None` for a bit string that is no code.
+    #[inline]
+    pub(crate) fn decode(&self, r: &mut BitReader) -> Option<u32> {
+        let bits = r.peek();
+        let e = self.table[(bits & ((1 << TABLE_BITS) - 1)) as usize];
+        if e != 0 {
+            r.consume(e & 31);
+            return Some(e >> 5);
+        }
+        // A longer code: the next bits, first bit highest, against each
+        // length's last code (left-justified).
+        let msb = (bits as u32).reverse_bits();
+        for len in TABLE_BITS + 1..=self.max_len {
+            if u64::from(msb) < self.limit[len as usize] {
+                let code = msb >> (32 - len);
+                let l = len as usize;
+                let i = code.checked_sub(self.first[l])?;
+                if i >= self.count[l] {
+                    return None;
+                }
+                r.consume(len);
+                return self.sorted.get((self.offset[l] + i) as usize).copied();
+            }
+        }
+        None
+    }
+}
+
+/// In serialised lengths: a run of zeros, its length in the next 16 bits.
+const ZERO_RUN: u64 = 31;
+
+/// Serialises code lengths: `u32 LE count`, then 5 bits per length, runs
+/// of zeros as [`ZERO_RUN`] and the run's length.
+pub(crate) fn write_lengths(lengths: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(lengths.len() as u32).to_le_bytes());
+    let mut w = BitWriter::default();
+    let mut i = 0;
+    while i < lengths.len() {
+        let zeros = lengths[i..]
+            .iter()
+            .take(0xFFFF)
+            .take_while(|&&l| l == 0)
+            .count();
+        if zeros >= 4 {
+            w.write(ZERO_RUN, 5);
+            w.write(zeros as u64, 16);
+            i += zeros;
+        } else {
+            w.write(u64::from(lengths[i]), 5);
+            i += 1;
+        }
+    }
+    let body = w.finish();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+}
+
+/// Reads what [`write_lengths`] wrote; the lengths and the bytes read.
+pub(crate) fn read_lengths(bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let word =
+        |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize);
+    let (n, body) = (word(0)?, word(4)?);
+    let rest = bytes.get(8..8usize.checked_add(body)?)?;
+    let mut r = BitReader::new(rest, 0);
+    let mut lengths = Vec::with_capacity(n.min(1 << 20));
+    while lengths.len() < n {
+        match r.read(5) {
+            ZERO_RUN => {
+                let run = r.read(16) as usize;
+                if run == 0 || lengths.len() + run > n {
+                    return None;
+                }
+                lengths.resize(lengths.len() + run, 0);
+            }
+            l => lengths.push(l as u8),
+        }
+        if r.overran() {
+            return None;
+        }
+    }
+    Some((lengths, 8 + body))
+}
+
+/// Codes chosen by the class of the symbol before (what follows a word,
+/// a `/`, a `-`, a digit... differs a lot): one code per context.
+pub(crate) const CONTEXTS: usize = 11;
+
+/// The context of the symbol after `prev` (`None`: the first symbol).
+#[inline]
+pub(crate) fn context(prev: Option<u32>) -> usize {
+    let Some(p) = prev else { return 0 };
+    if p >= 256 {
+        return 1;
+    }
+    match p as u8 {
+        b'/' => 2,
+        b'-' | b'_' => 3,
+        b'.' => 4,
+        b'0'..=b'9' => 5,
+        b'a'..=b'z' | b'A'..=b'Z' => 6,
+        b'=' | b'*' => 7,
+        0..=0x1F => 8,
+        0x80.. => 9,
+        _ => 10,
+    }
+}
+
+/// Symbol counts per context, for [`ContextEncoder`].
+pub(crate) struct ContextCounts(Vec<Vec<u64>>);
+
+impl ContextCounts {
+    /// Zero counts over an alphabet of `symbols`.
+    pub(crate) fn new(symbols: usize) -> ContextCounts {
+        ContextCounts(vec![vec![0; symbols]; CONTEXTS])
+    }
+
+    /// Counts `symbol` after `prev`.
+    pub(crate) fn add(&mut self, prev: Option<u32>, symbol: u32) {
+        self.0[context(prev)][symbol as usize] += 1;
+    }
+
+    /// The codes' lengths.
+    pub(crate) fn lengths(&self) -> Vec<Vec<u8>> {
+        self.0.iter().map(|c| lengths(c)).collect()
+    }
+}
+
+/// Writes symbols with the code of their context.
+pub(crate) struct ContextEncoder(Vec<Encoder>);
+
+impl ContextEncoder {
+    /// The encoders for lengths from [`ContextCounts::lengths`].
+    pub(crate) fn new(lengths: &[Vec<u8>]) -> ContextEncoder {
+        ContextEncoder(lengths.iter().map(|l| Encoder::new(l)).collect())
+    }
+
+    /// Writes `symbol`, which follows `prev`.
+    #[inline]
+    pub(crate) fn put(&self, w: &mut BitWriter, prev: Option<u32>, symbol: u32) {
+        self.0[context(prev)].put(w, symbol);
+    }
+}
+
+/// Serialises the lengths of every context.
+pub(crate) fn write_context_lengths(lengths: &[Vec<u8>], out: &mut Vec<u8>) {
+    for l in lengths {
+        write_lengths(l, out);
+    }
+}
+
+/// Reads symbols with the code of their context.
+#[derive(Debug, Clone)]
+pub(crate) struct ContextDecoder(Box<[Decoder; CONTEXTS]>);
+
+impl ContextDecoder {
+    /// Reads what [`write_context_lengths`] wrote, for an alphabet of
+    /// `symbols`; `None` if malformed.
+    pub(crate) fn read(bytes: &[u8], symbols: usize) -> Option<ContextDecoder> {
+        let mut at = 0;
+        let mut codes = Vec::with_capacity(CONTEXTS);
+        for _ in 0..CONTEXTS {
+            let (lengths, used) = read_lengths(&bytes[at..])?;
+            (lengths.len() == symbols).then_some(())?;
+            codes.push(Decoder::new(&lengths)?);
+            at += used;
+        }
+        let codes: Box<[Decoder; CONTEXTS]> = codes.into_boxed_slice().try_into().ok()?;
+        (at == bytes.len()).then_some(ContextDecoder(codes))
+    }
+
+    /// The next symbol, which follows `prev`.
+    #[inline]
+    pub(crate) fn decode(&self, r: &mut BitReader, prev: Option<u32>) -> Option<u32> {
+        self.0[context(prev)].decode(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        // Skewed counts: long codes past the table, and one unused symbol.
+        let mut counts: Vec<u64> = (0..3000u64).map(|i| 1 + (1 << 30) / (i * i + 1)).collect();
+        counts[7] = 0;
+        let lengths = lengths(&counts);
+        assert!(lengths.iter().any(|&l| u32::from(l) > TABLE_BITS));
+        assert_eq!(lengths[7], 0);
+        let enc = Encoder::new(&lengths);
+        let mut w = BitWriter::default();
+        let symbols: Vec<u32> = (0..20_000u32)
+            .map(|i| (i * 7919) % 3000)
+            .filter(|&s| s != 7)
+            .collect();
+        for &s in &symbols {
+            enc.put(&mut w, s);
+        }
+        let bytes = w.finish();
+        let mut bytes_out = Vec::new();
+        write_lengths(&lengths, &mut bytes_out);
+        let (read, n) = read_lengths(&bytes_out).unwrap();
+        assert_eq!((read.as_slice(), n), (lengths.as_slice(), bytes_out.len()));
+        let dec = Decoder::new(&read).unwrap();
+        let mut r = BitReader::new(&bytes, 0);
+        for &s in &symbols {
+            assert_eq!(dec.decode(&mut r), Some(s));
+        }
+    }
+
+    #[test]
+    fn lengths_are_limited_and_edge_cases_work() {
+        // Fibonacci counts give the deepest Huffman trees.
+        let mut counts = vec![1u64, 1];
+        while counts.len() < 60 {
+            let n = counts.len();
+            counts.push(counts[n - 1] + counts[n - 2]);
+        }
+        let l = lengths(&counts);
+        assert!(l.iter().all(|&l| l > 0 && u32::from(l) <= MAX_LEN));
+        assert!(Decoder::new(&l).is_some());
+        assert_eq!(lengths(&[0, 5, 0]), vec![0, 1, 0]);
+        assert_eq!(lengths(&[0, 0]), vec![0, 0]);
+        let empty = Decoder::new(&[0, 0]).unwrap();
+        assert_eq!(empty.decode(&mut BitReader::new(&[0xff; 8], 0)), None);
+        // Not a prefix code: three codes of length 1.
+        assert!(Decoder::new(&[1, 1, 1]).is_none());
+    }
+}

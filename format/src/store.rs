@@ -1,0 +1,165 @@
+//! The template records (module `template`), numbered, each its symbols
+//! (module `vocab`) in the template code and an end symbol, in one bit
+//! stream; every [`SAMPLE`]-th record's start is kept, and a record is
+//! read by skipping the ones before it from there.
+
+use crate::bits::{pack, put_part, BitReader, BitWriter, Cursor, Packed};
+use crate::buf::Buf;
+use crate::huffman::{self, ContextCounts, ContextDecoder, ContextEncoder};
+use crate::vocab::{Vocab, END};
+use std::ops::Range;
+
+/// Records per kept start.
+const SAMPLE: usize = 8;
+
+/// Writes `records` (in number order).
+pub(crate) fn write(records: &[&[u8]], vocab: &Vocab) -> Vec<u8> {
+    let mut counts = ContextCounts::new(vocab.symbols_len());
+    for r in records {
+        let mut prev = None;
+        vocab.symbols(r, |s| {
+            counts.add(prev, s);
+            prev = Some(s);
+            true
+        });
+        counts.add(prev, END);
+    }
+    let lengths = counts.lengths();
+    let code = ContextEncoder::new(&lengths);
+    let mut w = BitWriter::default();
+    let mut samples = Vec::with_capacity(records.len().div_ceil(SAMPLE));
+    for (i, r) in records.iter().enumerate() {
+        if i.is_multiple_of(SAMPLE) {
+            samples.push(w.bit_len());
+        }
+        let mut prev = None;
+        vocab.symbols(r, |s| {
+            code.put(&mut w, prev, s);
+            prev = Some(s);
+            true
+        });
+        code.put(&mut w, prev, END);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    let mut part = Vec::new();
+    huffman::write_context_lengths(&lengths, &mut part);
+    put_part(&mut out, &part);
+    let (width, bytes) = pack(&samples);
+    out.extend_from_slice(&u64::from(width).to_le_bytes());
+    put_part(&mut out, &bytes);
+    put_part(&mut out, &w.finish());
+    out
+}
+
+/// Loaded template records (ranges of the table file).
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    len: usize,
+    code: ContextDecoder,
+    samples: (Packed, Range<usize>),
+    stream: Range<usize>,
+}
+
+impl Store {
+    /// Reads the records' part at the cursor; `None` if malformed.
+    pub(crate) fn read(c: &mut Cursor, symbols: usize) -> Option<Store> {
+        let len = usize::try_from(c.u64()?).ok()?;
+        let (part, _) = c.part()?;
+        let code = ContextDecoder::read(part, symbols)?;
+        let width = u32::try_from(c.u64()?).ok()?;
+        let (bytes, range) = c.part()?;
+        let samples = Packed {
+            width,
+            len: len.div_ceil(SAMPLE),
+        };
+        samples.fits(bytes).then_some(())?;
+        let (_, stream) = c.part()?;
+        Some(Store {
+            len,
+            code,
+            samples: (samples, range),
+            stream,
+        })
+    }
+
+    /// Number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Decodes record `id` into `out` (cleared first); `None` if there is
+    /// no such record or it does not decode.
+    pub(crate) fn decode<const N: usize>(
+        &self,
+        file: &[u8],
+        vocab: &Vocab,
+        id: usize,
+        out: &mut Buf<N>,
+    ) -> Option<()> {
+        if id >= self.len {
+            return None;
+        }
+        let start = self
+            .samples
+            .0
+            .get(&file[self.samples.1.clone()], id / SAMPLE)?;
+        let stream = &file[self.stream.clone()];
+        let mut r = BitReader::new(stream, start);
+        for _ in 0..id % SAMPLE {
+            let mut prev = None;
+            loop {
+                let s = self.code.decode(&mut r, prev)?;
+                if s == END || r.overran() {
+                    break;
+                }
+                prev = Some(s);
+            }
+        }
+        out.clear();
+        let mut byte = [0u8];
+        let mut prev = None;
+        loop {
+            let s = self.code.decode(&mut r, prev)?;
+            if s == END || r.overran() {
+                break;
+            }
+            out.extend(vocab.text(s, &mut byte)?);
+            prev = Some(s);
+        }
+        (!r.overran()).then_some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let records: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("\x01\u{80}/shop/item-{}\u{ff}/page-{}", i % 9, i).into_bytes())
+            .chain([Vec::new(), vec![b'x'; 700]])
+            .collect();
+        let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+        let vocab = Vocab::choose(refs.iter().copied(), 1);
+        let bytes = write(&refs, &vocab);
+        let store = Store::read(
+            &mut Cursor {
+                bytes: &bytes,
+                at: 0,
+            },
+            vocab.symbols_len(),
+        )
+        .unwrap();
+        assert_eq!(store.len(), records.len());
+        let mut buf = Buf::<64>::new();
+        for (i, r) in records.iter().enumerate() {
+            store.decode(&bytes, &vocab, i, &mut buf).unwrap();
+            assert_eq!(buf.as_slice(), r.as_slice());
+        }
+        assert!(store
+            .decode(&bytes, &vocab, records.len(), &mut buf)
+            .is_none());
+    }
+}
