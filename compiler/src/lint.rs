@@ -69,7 +69,7 @@ pub fn lint(
     let mut t = Instant::now();
     let mut keys: Vec<Vec<u8>> = parallel_map(rules, |_, r| r.key());
     out.mark("lint: keys", &mut t);
-    // Build the table (the fst is built on one thread) while this thread
+    // Build the table (mostly on one thread) while this thread
     // does the checks that need no table. The build finds duplicate keys
     // when it sorts them: then they are removed, and it starts again.
     let (bytes, mut prepared, table, checks) = loop {

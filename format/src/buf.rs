@@ -2,7 +2,19 @@
 //! outgrows its `N` bytes: the request path allocates nothing for the
 //! usual short paths, hosts and templates, and still takes any length.
 
-/// Bytes on the stack, spilled to a `Vec` past `N`.
+/// Zeroes a vector's whole allocation, then frees it. The table is loaded
+/// inside a Wizer init function, and Wizer keeps every memory page that is
+/// not zero in the snapshot, freed or not: a loader's scratch buffers
+/// (long keys, code lengths) would otherwise end up in the artifact.
+pub(crate) fn scrub<T: Copy + Default>(mut v: Vec<T>) {
+    v.clear();
+    v.resize(v.capacity(), T::default());
+    // The writes must happen although the memory is freed next.
+    std::hint::black_box(&mut v);
+}
+
+/// Bytes on the stack, spilled to a `Vec` past `N` (zeroed when dropped,
+/// see [`scrub`]).
 pub(crate) struct Buf<const N: usize> {
     stack: [u8; N],
     len: usize,
@@ -83,6 +95,14 @@ impl<const N: usize> Buf<N> {
         match &mut self.heap {
             Some(h) => h,
             None => &mut self.stack[..self.len],
+        }
+    }
+}
+
+impl<const N: usize> Drop for Buf<N> {
+    fn drop(&mut self) {
+        if let Some(h) = self.heap.take() {
+            scrub(h);
         }
     }
 }

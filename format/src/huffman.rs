@@ -355,7 +355,9 @@ impl ContextDecoder {
         for _ in 0..CONTEXTS {
             let (lengths, used) = read_lengths(&bytes[at..])?;
             (lengths.len() == symbols).then_some(())?;
-            codes.push(Decoder::new(&lengths)?);
+            let decoder = Decoder::new(&lengths);
+            crate::buf::scrub(lengths);
+            codes.push(decoder?);
             at += used;
         }
         let codes: Box<[Decoder; CONTEXTS]> = codes.into_boxed_slice().try_into().ok()?;

@@ -96,7 +96,8 @@ impl Pattern {
     }
 }
 
-/// Symbols on the stack, spilled to the heap past 128.
+/// Symbols on the stack, spilled to the heap past 128 (zeroed when
+/// dropped, see [`crate::buf::scrub`]).
 pub(crate) struct Symbols {
     stack: [u32; 128],
     len: usize,
@@ -143,6 +144,12 @@ impl Symbols {
         } else {
             &self.heap[..self.len]
         }
+    }
+}
+
+impl Drop for Symbols {
+    fn drop(&mut self) {
+        crate::buf::scrub(std::mem::take(&mut self.heap));
     }
 }
 
@@ -451,7 +458,9 @@ impl Index {
             let (part, _) = c.part()?;
             let (lengths, used) = huffman::read_lengths(part)?;
             (used == part.len() && lengths.len() == alphabet).then_some(())?;
-            Decoder::new(&lengths)
+            let decoder = Decoder::new(&lengths);
+            crate::buf::scrub(lengths);
+            decoder
         };
         let lcp_code = code(LCP_ESCAPE as usize + 1)?;
         let value_code = code(n_patterns.checked_add(1)?)?;
@@ -483,16 +492,31 @@ impl Index {
             top_ends: Vec::new(),
             top_keys: Vec::new(),
         };
-        let mut top = Vec::new();
+        // The decoded heads, sized first (the loader leaves no freed
+        // buffer behind: see `crate::buf::scrub`).
+        let head_len = |b: usize| -> Option<usize> {
+            let mut r = index.head(c.bytes, b)?;
+            let (mut prev, mut n) = (None, 0);
+            loop {
+                let s = index.key_code.decode(&mut r, prev)?;
+                if s == END || r.overran() || n > MAX_SYMBOLS {
+                    return Some(n);
+                }
+                n += 1;
+                prev = Some(s);
+            }
+        };
+        let mut total = 0usize;
+        for b in (0..buckets).step_by(TOP) {
+            total += head_len(b)?;
+        }
+        let mut top = Vec::with_capacity(total);
         let mut top_ends = Vec::with_capacity(buckets.div_ceil(TOP));
         for b in (0..buckets).step_by(TOP) {
             let mut r = index.head(c.bytes, b)?;
             let mut prev = None;
-            loop {
+            for _ in 0..head_len(b)? {
                 let s = index.key_code.decode(&mut r, prev)?;
-                if s == END || r.overran() {
-                    break;
-                }
                 top.push(s);
                 prev = Some(s);
             }
@@ -706,9 +730,11 @@ impl Index {
                 each(k, v);
             });
             if read.is_err() || !ordered {
+                crate::buf::scrub(last);
                 return false;
             }
         }
+        crate::buf::scrub(last);
         true
     }
 }

@@ -145,6 +145,7 @@ impl Table {
         });
         let mut table = table;
         table.prefix_filter = filter;
+        crate::buf::scrub(bytes);
         if !ok {
             return Err(corrupt("key index"));
         }
@@ -234,8 +235,16 @@ impl Table {
 }
 
 /// Reads a host list part: `(u32 LE length, UTF-8 host)*`, sorted.
-fn read_hosts(mut part: &[u8]) -> Option<Vec<Box<str>>> {
-    let mut hosts: Vec<Box<str>> = Vec::new();
+fn read_hosts(part: &[u8]) -> Option<Vec<Box<str>>> {
+    // Counted first, so that the list is allocated once.
+    let (mut count, mut rest) = (0, part);
+    while !rest.is_empty() {
+        let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        rest = rest.get(4usize.checked_add(n)?..)?;
+        count += 1;
+    }
+    let mut part = part;
+    let mut hosts: Vec<Box<str>> = Vec::with_capacity(count);
     while !part.is_empty() {
         let n = u32::from_le_bytes(part.get(..4)?.try_into().ok()?) as usize;
         let host = std::str::from_utf8(part.get(4..4usize.checked_add(n)?)?).ok()?;

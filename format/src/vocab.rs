@@ -193,10 +193,11 @@ impl Vocab {
             words.push(bytes.get(at..at + usize::from(l))?);
             at += usize::from(l);
         }
-        if at != bytes.len() || n > MAX_WORDS {
-            return None;
-        }
-        Vocab::from_words(&words)
+        let vocab = (at == bytes.len() && n <= MAX_WORDS)
+            .then(|| Vocab::from_words(&words))
+            .flatten();
+        crate::buf::scrub(words);
+        vocab
     }
 }
 

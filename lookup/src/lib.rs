@@ -4,8 +4,8 @@
 //! the environment variable `REDIRECTS_DATA` naming the table file (a path
 //! inside the directories Wizer maps). Wizer snapshots the loaded table into
 //! the module's memory, so at run time the component needs no file system,
-//! no environment and no capability at all: a request only walks the fst
-//! map and decodes one target. The matching itself is
+//! no environment and no capability at all: a request only searches the
+//! key index and decodes one target. The matching itself is
 //! [`redirects_format::Table::resolve`], shared with native tests.
 
 use redirects_format::Table;

@@ -952,7 +952,8 @@ fn rules_over_the_akamai_budget_fail_the_build() {
     let dir = xtask::target_dir().join("e2e/budget");
     std::fs::create_dir_all(&dir).unwrap();
     // Rules that share nothing (random paths, random whole targets) do
-    // not compress: ~36 bytes a rule, so 1.6M of them exceed 50 MiB.
+    // not compress below their randomness: 6 bits a character, about 39
+    // bytes a rule here, so 1.6M of them exceed 50 MiB.
     let rules = dir.join("random.txt");
     let mut text = String::with_capacity(1_600_000 * 80);
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -962,11 +963,17 @@ fn rules_over_the_akamai_budget_fail_the_build() {
         state ^= state << 17;
         state
     };
-    for _ in 0..1_600_000 {
-        let (a, b, c) = (next(), next(), next());
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut random = |n: usize| -> String {
+        (0..n)
+            .map(|_| ALPHABET[(next() % 64) as usize] as char)
+            .collect()
+    };
+    for i in 0..1_600_000u64 {
+        let (source, target) = (random(20), random(32));
         text.push_str(&format!(
-            "/x/{a:016x} https://t{}.example/{b:016x}{c:08x}\n",
-            c % 1000
+            "/x/{source} https://t{}.example/{target}\n",
+            i * 7919 % 1000
         ));
     }
     std::fs::write(&rules, text).unwrap();
@@ -985,4 +992,46 @@ fn rules_over_the_akamai_budget_fail_the_build() {
     unchecked.budget_check = false;
     let report = pipeline::build(tools(), &unchecked).unwrap();
     assert!(report.usage.app_bytes > redirects::budget::APP_BYTES);
+}
+
+/// A long rule costs its own bytes in the artifact, not a multiple of them:
+/// what the lookup's init allocates per key byte while it loads the table
+/// must not stay in the Wizer snapshot (format v3's load streamed the keys
+/// with a stack per key byte: an 8 KiB source made the lookup component
+/// ten times larger).
+#[test]
+fn one_long_rule_does_not_inflate_the_snapshot() {
+    let dir = xtask::target_dir().join("e2e/long-rule");
+    std::fs::create_dir_all(&dir).unwrap();
+    let long_source = format!("/{}", "a/".repeat(4095));
+    let sizes: Vec<redirects::budget::Usage> = [
+        ("short", "/a /b\n/c /d\n".to_string()),
+        ("long", format!("/a /b\n{long_source} /d\n")),
+    ]
+    .into_iter()
+    .map(|(name, text)| {
+        let rules = dir.join(format!("{name}.txt"));
+        std::fs::write(&rules, text).unwrap();
+        let opts = redirects::artifact::BuildOptions {
+            publish_parts: false,
+            ..redirects::artifact::BuildOptions::new(rules, dir.join(format!("{name}.wasm")))
+        };
+        redirects::artifact::build(&opts, &|_| {}).unwrap().usage
+    })
+    .collect();
+    let (short, long) = (sizes[0], sizes[1]);
+    let grown = long.app_bytes - short.app_bytes;
+    assert!(
+        grown <= 32 * 1024,
+        "an 8 KiB rule grew the artifact by {grown} bytes ({short:?} -> {long:?})"
+    );
+    // The loader's scratch for the long key (a few copies of its symbols,
+    // zeroed after use) may raise the memory's high-water mark by some
+    // pages; those pages are zero, so the artifact does not hold them.
+    assert!(
+        long.memory_bytes <= short.memory_bytes + 256 * 1024,
+        "an 8 KiB rule grew the initial memory from {} to {} bytes",
+        short.memory_bytes,
+        long.memory_bytes
+    );
 }
