@@ -60,6 +60,8 @@ commands:
       --shapes S,...         shapes (default all: mixed,reorg,numeric,query,hosts,slugs)
       --seed S               seed (default 2026)
       --artifact             also build the composed artifact (size, initial memory)
+      --compress-up-to N     run xz and zstd only on rule sets of at most N rules (they
+                             take minutes per shape at 5M)
   gen-rules N              write N generated rules (deterministic)
       -o FILE                output file (default stdout)
       --seed S               seed (default 2026)
@@ -208,6 +210,9 @@ fn run() -> Result<()> {
             }
             opts.seed = take_number(&mut args, "--seed", opts.seed)?;
             opts.artifact = take_switch(&mut args, "--artifact");
+            if let Some(n) = take_flag(&mut args, "--compress-up-to")? {
+                opts.compress_up_to = Some(n.parse().context("--compress-up-to takes a number")?);
+            }
             no_more(&args)?;
             let section = xtask::sizes::sizes(&opts)?;
             xtask::write_benchmarks_section(&section)?;

@@ -25,6 +25,9 @@ pub struct SizesOptions {
     pub artifact: bool,
     /// The generator's seed.
     pub seed: u64,
+    /// Run the compressors only on rule sets of at most this many rules
+    /// (all when `None`).
+    pub compress_up_to: Option<usize>,
 }
 
 impl Default for SizesOptions {
@@ -34,6 +37,7 @@ impl Default for SizesOptions {
             shapes: Shape::ALL.to_vec(),
             artifact: false,
             seed: crate::gen::DEFAULT_SEED,
+            compress_up_to: None,
         }
     }
 }
@@ -116,13 +120,16 @@ fn measure(dir: &Path, shape: Shape, n: usize, opts: &SizesOptions) -> Result<Ro
     drop(text);
     // The compressors run beside the build (two cores): their sizes do
     // not depend on timing, and the build time is reported only as a guide.
-    let xz = if have("xz") {
+    let compress = opts.compress_up_to.is_none_or(|max| n <= max);
+    let xz = if !compress {
+        None
+    } else if have("xz") {
         Some(spawn_compressor(&rules_file, "xz -9 -T1")?)
     } else {
         eprintln!("sizes: xz not found (apt-get install xz-utils): no xz column");
         None
     };
-    let zstd = if have("zstd") {
+    let zstd = if compress && have("zstd") {
         Some(spawn_compressor(&rules_file, "zstd -19 -T1 -q -c")?)
     } else {
         None
@@ -228,6 +235,9 @@ pub fn command_line(opts: &SizesOptions) -> String {
     }
     if opts.artifact {
         cmd.push_str(" --artifact");
+    }
+    if let Some(n) = opts.compress_up_to {
+        write!(cmd, " --compress-up-to {n}").unwrap();
     }
     cmd
 }
