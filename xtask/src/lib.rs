@@ -103,7 +103,9 @@ pub fn write_benchmarks_section(section: &str) -> anyhow::Result<()> {
             let end = old[start + title.len()..]
                 .find("\n## ")
                 .map_or(old.len(), |e| start + title.len() + e + 1);
-            format!("{}{}{}", &old[..start], section, &old[end..])
+            // One blank line between this section and the next.
+            let gap = if end < old.len() { "\n\n" } else { "\n" };
+            format!("{}{}{gap}{}", &old[..start], section.trim_end(), &old[end..])
         }
         None => format!("{}\n{}", old.trim_end(), "\n") + section,
     };
