@@ -178,6 +178,21 @@ impl<'a> Cursor<'a> {
         Some(u64::from_le_bytes(self.take(8)?.0.try_into().ok()?))
     }
 
+    /// Reads the next part (written by [`put_part`]) with `read`, which
+    /// must read all of it.
+    pub(crate) fn nested<T>(
+        &mut self,
+        read: impl FnOnce(&mut Cursor<'a>) -> Option<T>,
+    ) -> Option<T> {
+        let (_, range) = self.part()?;
+        let mut inner = Cursor {
+            bytes: &self.bytes[..range.end],
+            at: range.start,
+        };
+        let value = read(&mut inner)?;
+        (inner.at == range.end).then_some(value)
+    }
+
     /// A part written by [`put_part`]: its bytes and where they are.
     pub(crate) fn part(&mut self) -> Option<(&'a [u8], std::ops::Range<usize>)> {
         let n = usize::try_from(self.u64()?).ok()?;

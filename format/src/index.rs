@@ -633,17 +633,7 @@ impl Index {
     ) -> Result<Option<Value>, ()> {
         let mut r = self.head(file, b).ok_or(())?;
         let mut cur = Symbols::new();
-        let mut prev = None;
-        loop {
-            let s = self.key_code.decode(&mut r, prev).ok_or(())?;
-            if s == END {
-                break;
-            }
-            if !cur.push(s) {
-                return Err(());
-            }
-            prev = Some(s);
-        }
+        self.read_symbols(&mut r, &mut cur).ok_or(())?;
         if r.overran() {
             return Err(());
         }
@@ -662,17 +652,7 @@ impl Index {
                     return Err(());
                 }
                 cur.truncate(l);
-                let mut prev = cur.as_slice().last().copied();
-                loop {
-                    let s = self.key_code.decode(&mut r, prev).ok_or(())?;
-                    if s == END {
-                        break;
-                    }
-                    if !cur.push(s) {
-                        return Err(());
-                    }
-                    prev = Some(s);
-                }
+                self.read_symbols(&mut r, &mut cur).ok_or(())?;
             }
             let v = self.value(&mut r, &mut next_new).ok_or(())?;
             if r.overran() {
@@ -688,6 +668,21 @@ impl Index {
             }
         }
         Ok(None)
+    }
+
+    /// Appends a key's symbols up to its end symbol to `cur` (each coded
+    /// in the context of the one before, the first in that of `cur`'s
+    /// last); `None` if they do not decode or are too many.
+    fn read_symbols(&self, r: &mut BitReader, cur: &mut Symbols) -> Option<()> {
+        let mut prev = cur.as_slice().last().copied();
+        loop {
+            let s = self.key_code.decode(r, prev)?;
+            if s == END {
+                return Some(());
+            }
+            cur.push(s).then_some(())?;
+            prev = Some(s);
+        }
     }
 
     /// Reads a value.

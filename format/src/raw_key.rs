@@ -1,6 +1,6 @@
-//! Lookup keys: how a rule is filed in the fst map.
+//! Lookup keys: how a rule is filed in the table.
 //!
-//! Keys in the fst map are `kind host path [NUL query]`: `kind` is `=` for
+//! Keys in the table are `kind host path [NUL query]`: `kind` is `=` for
 //! an exact rule and `*` for a prefix rule, `host` is empty for a rule that
 //! applies to every host, and `query` is present only for exact rules that
 //! name one.

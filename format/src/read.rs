@@ -65,30 +65,14 @@ impl Table {
             .and_then(|(p, _)| Vocab::from_bytes(p))
             .ok_or(corrupt("word list"))?;
         let index = c
-            .part()
-            .and_then(|(p, r)| {
-                let mut inner = Cursor {
-                    bytes: &bytes[..r.end],
-                    at: r.start,
-                };
-                let index = Index::read(&mut inner, vocab.symbols_len())?;
-                (inner.at == r.end && p.len() == r.len()).then_some(index)
-            })
+            .nested(|c| Index::read(c, vocab.symbols_len()))
             .ok_or(corrupt("key index"))?;
         let words = c
             .part()
             .and_then(|(p, _)| Vocab::from_bytes(p))
             .ok_or(corrupt("word list"))?;
         let store = c
-            .part()
-            .and_then(|(_, r)| {
-                let mut inner = Cursor {
-                    bytes: &bytes[..r.end],
-                    at: r.start,
-                };
-                let store = Store::read(&mut inner, words.symbols_len())?;
-                (inner.at == r.end).then_some(store)
-            })
+            .nested(|c| Store::read(c, words.symbols_len()))
             .ok_or(corrupt("template records"))?;
         let mut hosts: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
         for list in &mut hosts {

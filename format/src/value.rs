@@ -44,7 +44,7 @@ impl Status {
     }
 }
 
-/// Per-rule behaviour stored beside the status in the fst value.
+/// Per-rule behaviour stored beside the status in a template.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Flags {
     /// Carry the request's query string over onto the target.

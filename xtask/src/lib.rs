@@ -105,7 +105,12 @@ pub fn write_benchmarks_section(section: &str) -> anyhow::Result<()> {
                 .map_or(old.len(), |e| start + title.len() + e + 1);
             // One blank line between this section and the next.
             let gap = if end < old.len() { "\n\n" } else { "\n" };
-            format!("{}{}{gap}{}", &old[..start], section.trim_end(), &old[end..])
+            format!(
+                "{}{}{gap}{}",
+                &old[..start],
+                section.trim_end(),
+                &old[end..]
+            )
         }
         None => format!("{}\n{}", old.trim_end(), "\n") + section,
     };
