@@ -126,10 +126,13 @@ impl TableBuilder {
             &symbols[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
         };
         // Sort the keys' symbols (one-to-one with the keys, so equal
-        // symbols are equal keys) by their first three, then the rest:
+        // symbols are equal keys) by their first twelve, then the rest:
         // small items, and most comparisons never leave them.
-        let order: Vec<(u64, u32)> = (0..entries.len() as u32)
-            .map(|i| (first_three(key(i)), i))
+        let order: Vec<([u128; 2], u32)> = (0..entries.len() as u32)
+            .map(|i| {
+                let k = key(i);
+                ([first_six(k), first_six(k.get(6..).unwrap_or_default())], i)
+            })
             .collect();
         let order = sort_in_two(order, |a, b| {
             a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1)))
@@ -314,11 +317,12 @@ fn cut_target(
     }
 }
 
-/// The first three symbols of a key packed in a number (each plus one, 0
-/// after a shorter key): ordering these orders the keys, up to ties.
-fn first_three(key: &[u32]) -> u64 {
-    (0..3).fold(0u64, |acc, i| {
-        acc << 21 | key.get(i).map_or(0, |&s| u64::from(s) + 1)
+/// The first six symbols of a key packed in a number (each plus one in
+/// 21 bits, 0 after a shorter key): ordering these orders the keys, up to
+/// ties.
+fn first_six(key: &[u32]) -> u128 {
+    (0..6).fold(0u128, |acc, i| {
+        acc << 21 | key.get(i).map_or(0, |&s| u128::from(s) + 1)
     })
 }
 
@@ -387,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn first_three_symbols_order_keys() {
+    fn first_six_symbols_order_keys() {
         let keys: [&[u32]; 7] = [
             &[],
             &[0],
@@ -398,9 +402,13 @@ mod tests {
             &[1],
         ];
         for w in keys.windows(2) {
-            assert!(first_three(w[0]) <= first_three(w[1]), "{w:?}");
+            assert!(first_six(w[0]) <= first_six(w[1]), "{w:?}");
         }
-        assert_eq!(first_three(&[0, 5, 0]), first_three(&[0, 5, 0, 9]));
+        assert_eq!(
+            first_six(&[0, 5, 0, 1, 2, 3]),
+            first_six(&[0, 5, 0, 1, 2, 3, 9])
+        );
+        assert!(first_six(&[0, 5, 0, 1, 2]) < first_six(&[0, 5, 0, 1, 2, 0]));
     }
 
     #[test]
