@@ -213,11 +213,19 @@ pub(crate) fn write(
     let value_symbol = |p: &Pattern| symbol_of.get(p).copied().unwrap_or(escape);
 
     // Counts for the three codes.
+    // A key shares its first symbols with the key before it; a bucket's
+    // first key with the first key of its block of TOP buckets (decoded
+    // in memory by the lookup), and a block's first key with none.
     let lcp = |i: usize| -> usize {
-        if i.is_multiple_of(BUCKET) {
+        let bucket = i / BUCKET;
+        let before = if !i.is_multiple_of(BUCKET) {
+            i - 1
+        } else if !bucket.is_multiple_of(TOP) {
+            (bucket / TOP) * TOP * BUCKET
+        } else {
             return 0;
-        }
-        let (a, b) = (keys[i - 1], keys[i]);
+        };
+        let (a, b) = (keys[before], keys[i]);
         a.iter()
             .zip(b)
             .take_while(|(x, y)| x == y)
@@ -229,9 +237,7 @@ pub(crate) fn write(
     let mut value_counts = vec![0u64; shared.len() + 1];
     for (i, key) in keys.iter().enumerate() {
         let l = lcp(i);
-        if !i.is_multiple_of(BUCKET) {
-            lcp_counts[l.min(LCP_ESCAPE as usize)] += 1;
-        }
+        lcp_counts[l.min(LCP_ESCAPE as usize)] += 1;
         let mut prev = l.checked_sub(1).map(|p| key[p]);
         for &s in &key[l..] {
             key_counts.add(prev, s);
@@ -264,24 +270,23 @@ pub(crate) fn write(
         let mut prev = l.checked_sub(1).map(|p| key[p]);
         if i.is_multiple_of(BUCKET) {
             directory.push([heads.bit_len(), w.bit_len(), next_new - frequent]);
-            for &s in key.iter() {
-                key_code.put(&mut heads, prev, s);
-                prev = Some(s);
-            }
-            key_code.put(&mut heads, prev, END);
-        } else {
-            if l < LCP_ESCAPE as usize {
-                lcp_code.put(&mut w, l as u32);
-            } else {
-                lcp_code.put(&mut w, LCP_ESCAPE);
-                w.write(l as u64, 16);
-            }
-            for &s in &key[l..] {
-                key_code.put(&mut w, prev, s);
-                prev = Some(s);
-            }
-            key_code.put(&mut w, prev, END);
         }
+        let out = if i.is_multiple_of(BUCKET) {
+            &mut heads
+        } else {
+            &mut w
+        };
+        if l < LCP_ESCAPE as usize {
+            lcp_code.put(out, l as u32);
+        } else {
+            lcp_code.put(out, LCP_ESCAPE);
+            out.write(l as u64, 16);
+        }
+        for &s in &key[l..] {
+            key_code.put(out, prev, s);
+            prev = Some(s);
+        }
+        key_code.put(out, prev, END);
         let p = &patterns[i];
         let s = value_symbol(p);
         value_code.put(&mut w, s);
@@ -495,7 +500,8 @@ impl Index {
         // The decoded heads, sized first (the loader leaves no freed
         // buffer behind: see `crate::buf::scrub`).
         let head_len = |b: usize| -> Option<usize> {
-            let mut r = index.head(c.bytes, b)?;
+            let (mut r, l) = index.head(c.bytes, b)?;
+            (l == 0).then_some(())?;
             let (mut prev, mut n) = (None, 0);
             loop {
                 let s = index.key_code.decode(&mut r, prev)?;
@@ -513,7 +519,7 @@ impl Index {
         let mut top = Vec::with_capacity(total);
         let mut top_ends = Vec::with_capacity(buckets.div_ceil(TOP));
         for b in (0..buckets).step_by(TOP) {
-            let mut r = index.head(c.bytes, b)?;
+            let (mut r, _) = index.head(c.bytes, b)?;
             let mut prev = None;
             for _ in 0..head_len(b)? {
                 let s = index.key_code.decode(&mut r, prev)?;
@@ -560,18 +566,45 @@ impl Index {
 
     /// A reader at the head of bucket `b`.
     #[inline]
-    fn head<'f>(&self, file: &'f [u8], b: usize) -> Option<BitReader<'f>> {
-        Some(BitReader::new(
-            &file[self.heads.clone()],
-            self.entry(file, b, 0)?,
-        ))
+    fn head<'f>(&self, file: &'f [u8], b: usize) -> Option<(BitReader<'f>, usize)> {
+        let mut r = BitReader::new(&file[self.heads.clone()], self.entry(file, b, 0)?);
+        let l = self.read_lcp(&mut r)?;
+        Some((r, l))
+    }
+
+    /// A number of shared symbols.
+    #[inline]
+    fn read_lcp(&self, r: &mut BitReader) -> Option<usize> {
+        let l = self.lcp_code.decode(r)?;
+        Some(if l == LCP_ESCAPE {
+            r.read(16) as usize
+        } else {
+            l as usize
+        })
+    }
+
+    /// The symbols bucket `b`'s head shares with the head of its block.
+    fn head_prefix(&self, b: usize, l: usize) -> Option<&[u32]> {
+        let t = b / TOP;
+        if t >= self.top_ends.len() {
+            return (l == 0).then_some(&[]);
+        }
+        self.top_head(t).get(..l)
     }
 
     /// How the first key of bucket `b` compares with `key`.
     fn compare_first(&self, file: &[u8], b: usize, key: &[u32]) -> Option<Ordering> {
-        let mut r = self.head(file, b)?;
-        let mut prev = None;
-        for &k in key {
+        let (mut r, l) = self.head(file, b)?;
+        let prefix = self.head_prefix(b, l)?;
+        for (i, &p) in prefix.iter().enumerate() {
+            match key.get(i) {
+                None => return Some(Ordering::Greater),
+                Some(&k) if k != p => return Some(p.cmp(&k)),
+                Some(_) => {}
+            }
+        }
+        let mut prev = prefix.last().copied();
+        for &k in &key[l..] {
             let s = self.key_code.decode(&mut r, prev)?;
             if s == END {
                 return Some(Ordering::Less);
@@ -631,8 +664,11 @@ impl Index {
         key: Option<&[u32]>,
         mut each: impl FnMut(&[u32], Value),
     ) -> Result<Option<Value>, ()> {
-        let mut r = self.head(file, b).ok_or(())?;
+        let (mut r, l) = self.head(file, b).ok_or(())?;
         let mut cur = Symbols::new();
+        for &s in self.head_prefix(b, l).ok_or(())? {
+            cur.push(s);
+        }
         self.read_symbols(&mut r, &mut cur).ok_or(())?;
         if r.overran() {
             return Err(());
@@ -644,10 +680,7 @@ impl Index {
         let n = BUCKET.min(self.len - b * BUCKET);
         for i in 0..n {
             if i > 0 {
-                let mut l = self.lcp_code.decode(&mut r).ok_or(())? as usize;
-                if l == LCP_ESCAPE as usize {
-                    l = r.read(16) as usize;
-                }
+                let l = self.read_lcp(&mut r).ok_or(())?;
                 if l > cur.len {
                     return Err(());
                 }
