@@ -1,12 +1,15 @@
 //! The rules' keys, in order, with their values: what a lookup searches.
 //!
 //! Keys are symbol strings (module `vocab`), sorted, in buckets of
-//! [`BUCKET`]. A bucket is one run of a bit stream: its first key whole,
-//! each next one as the number of symbols it shares with the one before
-//! (the `lcp` code) and the rest of its symbols (the key code), each key
-//! followed by its value. A lookup binary-searches the buckets by their
-//! first keys, reading only as many symbols of each as it takes to compare,
-//! then reads one bucket.
+//! [`BUCKET`]. Each key is written as the number of symbols it shares
+//! with the key before (the `lcp` code) and the rest of its symbols (the
+//! key code). A bucket's first key (its head) goes to a stream of heads,
+//! coded against the head of its block of [`TOP`] buckets (block heads are
+//! whole, and the lookup keeps them decoded); the other keys, each followed
+//! by its value, to a stream of bodies (the head's value first). A lookup
+//! binary-searches the decoded block heads, then the heads of one block,
+//! reading only as many symbols of each as it takes to compare, then reads
+//! one bucket's body.
 //!
 //! A value names a template and the slice of the key it fills in
 //! ([`Value`]). It is written as one symbol of the value code: a pattern

@@ -33,15 +33,15 @@
 //! templates are text made of symbols: a frequent word (module `vocab`:
 //! each of the two word lists holds up to 65,536 words) or a byte. The key
 //! index (module `index`) holds the keys sorted, sixteen to a bucket, each
-//! after the first as the symbols it shares with the one before and its
-//! own, in canonical Huffman codes chosen by the class of the symbol
+//! as the number of symbols it shares with the key before (a bucket's
+//! first key: with the first key of its block of 32 buckets) and its own, in canonical Huffman codes chosen by the class of the symbol
 //! before (module `huffman`), each followed by its value: the template it
 //! names and the slice of the key that fills the template's gap
 //! ([`raw::Value`]). A template (module `template`) is the target with the
 //! part it repeats from its key cut out, plus status and flags; the
 //! templates (module `store`) are coded the same way. A lookup turns the
 //! request's key into symbols, finds its bucket by the buckets' first keys
-//! and reads one bucket and one template. At a million rules this is 4.7
+//! and reads one bucket and one template. At a million rules this is 4.5
 //! to 17 bytes per rule depending on the rules' shape (BENCHMARKS.md),
 //! against 12 to 60 for version 3 (an fst map of the keys and an fcsd set
 //! of the templates).
