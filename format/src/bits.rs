@@ -105,6 +105,11 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// The bit it reads next.
+    pub(crate) fn position(&self) -> u64 {
+        self.pos
+    }
+
     /// Whether the reader went past the end of its bytes.
     pub(crate) fn overran(&self) -> bool {
         self.pos > self.bytes.len() as u64 * 8

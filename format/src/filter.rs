@@ -25,16 +25,6 @@ impl Filter {
         }
     }
 
-    fn probes(&self, key: &[u8]) -> impl Iterator<Item = (usize, u64)> {
-        let h = hash(key);
-        let (h1, h2) = (h, h.rotate_left(32) | 1);
-        let mask = (self.bits.len() * 64 - 1) as u64;
-        (0..PROBES).map(move |i| {
-            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
-            ((bit / 64) as usize, 1u64 << (bit % 64))
-        })
-    }
-
     /// Whether keys may be added (it was made with room for some).
     pub(crate) fn has_room(&self) -> bool {
         !self.bits.is_empty()
@@ -43,23 +33,29 @@ impl Filter {
     /// Adds a key; see [`Filter::has_room`].
     pub(crate) fn insert(&mut self, key: &[u8]) {
         assert!(self.has_room(), "a filter with room");
-        let h = hash(key);
-        let (h1, h2) = (h, h.rotate_left(32) | 1);
-        let mask = (self.bits.len() * 64 - 1) as u64;
-        for i in 0..PROBES {
-            let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
-            self.bits[(bit / 64) as usize] |= 1u64 << (bit % 64);
+        for (word, bit) in probes(key, self.bits.len()) {
+            self.bits[word] |= bit;
         }
     }
 
     /// Whether `key` may have been added (`false`: it certainly was not).
     #[inline]
     pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
-        !self.bits.is_empty()
-            && self
-                .probes(key)
-                .all(|(word, bit)| self.bits[word] & bit != 0)
+        self.has_room()
+            && probes(key, self.bits.len()).all(|(word, bit)| self.bits[word] & bit != 0)
     }
+}
+
+/// The bits of `key` in a filter of `words` words (a power of two): word
+/// and mask.
+fn probes(key: &[u8], words: usize) -> impl Iterator<Item = (usize, u64)> {
+    let h = hash(key);
+    let (h1, h2) = (h, h.rotate_left(32) | 1);
+    let mask = (words * 64 - 1) as u64;
+    (0..PROBES).map(move |i| {
+        let bit = h1.wrapping_add(i.wrapping_mul(h2)) & mask;
+        ((bit / 64) as usize, 1u64 << (bit % 64))
+    })
 }
 
 #[cfg(test)]

@@ -95,17 +95,12 @@ impl Table {
         };
         // Every template must parse, and every key decode, in order, with
         // a value naming a template (a prefix rule's value takes no slice).
-        let mut buf = Buf::<256>::new();
-        for id in 0..table.store.len() {
-            let ok = table
-                .store
-                .decode(&table.bytes, &table.words, id, &mut buf)
-                .is_some()
-                && Template::parse(buf.as_slice()).is_some();
-            if !ok {
-                return Err(FormatError::BadTemplate(id as u64));
-            }
-        }
+        table
+            .store
+            .check(&table.bytes, &table.words, |record| {
+                Template::parse(record).is_some()
+            })
+            .map_err(|id| FormatError::BadTemplate(id as u64))?;
         let (mut n, mut bad) = (0u64, None);
         let mut filter = Filter::with_capacity(prefix_rules.min(table.len() as u64) as usize);
         let mut bytes = Vec::new();

@@ -100,34 +100,68 @@ impl Store {
         if id >= self.len {
             return None;
         }
-        let start = self
-            .samples
-            .0
-            .get(&file[self.samples.1.clone()], id / SAMPLE)?;
-        let stream = &file[self.stream.clone()];
-        let mut r = BitReader::new(stream, start);
+        let mut r = BitReader::new(&file[self.stream.clone()], self.sample(file, id / SAMPLE)?);
         for _ in 0..id % SAMPLE {
-            let mut prev = None;
-            loop {
-                let s = self.code.decode(&mut r, prev)?;
-                if s == END || r.overran() {
-                    break;
-                }
-                prev = Some(s);
-            }
+            self.read_record(&mut r, None, out)?;
         }
         out.clear();
+        self.read_record(&mut r, Some(vocab), out)
+    }
+
+    /// Decodes every record in order, in one pass (checking that each kept
+    /// start is where its record starts), and calls `each` with its number
+    /// and bytes; the number of the first record that does not decode or
+    /// that `each` refuses.
+    pub(crate) fn check(
+        &self,
+        file: &[u8],
+        vocab: &Vocab,
+        mut each: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), usize> {
+        let mut r = BitReader::new(&file[self.stream.clone()], 0);
+        let mut out = Buf::<256>::new();
+        for id in 0..self.len {
+            let at_sample =
+                !id.is_multiple_of(SAMPLE) || self.sample(file, id / SAMPLE) == Some(r.position());
+            out.clear();
+            let ok = at_sample
+                && self.read_record(&mut r, Some(vocab), &mut out).is_some()
+                && each(out.as_slice());
+            if !ok {
+                return Err(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the `i`th kept record starts.
+    fn sample(&self, file: &[u8], i: usize) -> Option<u64> {
+        self.samples.0.get(&file[self.samples.1.clone()], i)
+    }
+
+    /// Reads one record up to its end symbol, appending its bytes to `out`
+    /// when given the words (skipping it otherwise).
+    fn read_record<const N: usize>(
+        &self,
+        r: &mut BitReader,
+        vocab: Option<&Vocab>,
+        out: &mut Buf<N>,
+    ) -> Option<()> {
         let mut byte = [0u8];
         let mut prev = None;
         loop {
-            let s = self.code.decode(&mut r, prev)?;
-            if s == END || r.overran() {
-                break;
+            let s = self.code.decode(r, prev)?;
+            if r.overran() {
+                return None;
             }
-            out.extend(vocab.text(s, &mut byte)?);
+            if s == END {
+                return Some(());
+            }
+            if let Some(vocab) = vocab {
+                out.extend(vocab.text(s, &mut byte)?);
+            }
             prev = Some(s);
         }
-        (!r.overran()).then_some(())
     }
 }
 
@@ -161,5 +195,15 @@ mod tests {
         assert!(store
             .decode(&bytes, &vocab, records.len(), &mut buf)
             .is_none());
+        let mut seen = 0;
+        assert_eq!(
+            store.check(&bytes, &vocab, |r| {
+                seen += 1;
+                r == records[seen - 1].as_slice()
+            }),
+            Ok(())
+        );
+        assert_eq!(seen, records.len());
+        assert_eq!(store.check(&bytes, &vocab, |r| r.len() < 700), Err(101));
     }
 }
