@@ -14,7 +14,6 @@
 
 pub mod csv;
 mod error;
-mod fxhash;
 mod lint;
 pub mod netlify;
 mod rule;
@@ -429,7 +428,8 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
         path: output.to_path_buf(),
         error,
     })?;
-    let targets: fxhash::FxHashSet<&str> = report.rules.iter().map(|r| r.target.as_str()).collect();
+    let targets: redirects_format::fx::FxHashSet<&str> =
+        report.rules.iter().map(|r| r.target.as_str()).collect();
     // One key per rule: the lint removed duplicate keys.
     Ok(Summary {
         rules: report.rules.len(),

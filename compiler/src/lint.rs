@@ -8,8 +8,8 @@
 //! the checks and the lookup cannot disagree.
 
 use crate::error::{ErrorKind, WarningKind};
-use crate::fxhash::{hash_bytes, FxHashMap, FxHashSet};
 use crate::rule::Rule;
+use redirects_format::fx::{hash as hash_bytes, FxHashMap, FxHashSet};
 use redirects_format::raw::prefix_key;
 use redirects_format::url::{host_candidates, Url};
 use redirects_format::{
@@ -76,18 +76,7 @@ pub fn lint(
         let (built, checks) = std::thread::scope(|s| {
             let build = s.spawn(|| {
                 let t = Instant::now();
-                let entries: Vec<_> = keys
-                    .iter()
-                    .zip(rules.iter())
-                    .map(|(key, rule)| {
-                        (
-                            key.as_slice(),
-                            rule.target.as_str(),
-                            rule.status,
-                            rule.flags,
-                        )
-                    })
-                    .collect();
+                let entries = table_entries(&keys, rules);
                 let (bytes, prepared) = match TableBuilder::build_again(opts, &entries) {
                     Ok(built) => built,
                     Err(FormatError::DuplicateKey(_)) => return None,
@@ -146,18 +135,7 @@ pub fn lint(
     }
     // Only the collapsed targets changed: the keys' part of the build
     // (dictionary, encoding, order) stands.
-    let entries: Vec<_> = keys
-        .iter()
-        .zip(rules.iter())
-        .map(|(key, rule)| {
-            (
-                key.as_slice(),
-                rule.target.as_str(),
-                rule.status,
-                rule.flags,
-            )
-        })
-        .collect();
+    let entries = table_entries(&keys, rules);
     let bytes = prepared
         .rebuild(&entries, &changed)
         .expect("the keys built before");
@@ -167,6 +145,29 @@ pub fn lint(
 
 /// Removes the rules whose key an earlier rule has (the first one wins),
 /// reporting each.
+/// The rules as the table builder takes them: key, target, status, flags.
+fn table_entries<'a>(
+    keys: &'a [Vec<u8>],
+    rules: &'a [Rule],
+) -> Vec<(
+    &'a [u8],
+    &'a str,
+    redirects_format::Status,
+    redirects_format::Flags,
+)> {
+    keys.iter()
+        .zip(rules)
+        .map(|(key, rule)| {
+            (
+                key.as_slice(),
+                rule.target.as_str(),
+                rule.status,
+                rule.flags,
+            )
+        })
+        .collect()
+}
+
 fn remove_duplicates(rules: &mut Vec<Rule>, keys: &mut Vec<Vec<u8>>, out: &mut Findings) {
     let (_, duplicates) = index_keys(keys);
     let mut duplicate = vec![false; rules.len()];

@@ -39,6 +39,14 @@ impl<const N: usize> Buf<N> {
         }
     }
 
+    /// The bytes, as a `Vec`.
+    pub(crate) fn into_vec(mut self) -> Vec<u8> {
+        match self.heap.take() {
+            Some(h) => h,
+            None => self.stack[..self.len].to_vec(),
+        }
+    }
+
     /// Number of bytes.
     pub(crate) fn len(&self) -> usize {
         match &self.heap {
@@ -121,6 +129,9 @@ mod tests {
         b.push(b'h');
         assert_eq!(b.as_slice(), b"abcdefgh");
         assert_eq!(b.len(), 8);
+        let mut small = Buf::<4>::new();
+        small.extend(b"ab");
+        assert_eq!(small.into_vec(), b"ab");
         b.truncate(2);
         b.as_mut_slice()[0] = b'x';
         assert_eq!(b.as_slice(), b"xb");

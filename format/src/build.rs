@@ -411,11 +411,11 @@ mod tests {
         assert!(first_six(&[0, 5, 0, 1, 2]) < first_six(&[0, 5, 0, 1, 2, 0]));
     }
 
-    #[test]
-    fn build_borrows_what_finish_owns() {
-        let rules: Vec<(Vec<u8>, String, Status, Flags)> = (0..300)
+    /// `n` rules, every `prefix_every`-th a prefix rule.
+    fn blog_rules(n: usize, prefix_every: usize) -> Vec<(Vec<u8>, String, Status, Flags)> {
+        (0..n)
             .map(|i| {
-                let key = if i % 7 == 0 {
+                let key = if i % prefix_every == 0 {
                     crate::raw::prefix_key("", format!("/p{i}").as_bytes())
                 } else {
                     crate::raw::exact_key("", format!("/blog/{i}/post-{i}").as_bytes(), None)
@@ -427,7 +427,12 @@ mod tests {
                     Flags::default(),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn build_borrows_what_finish_owns() {
+        let rules = blog_rules(300, 7);
         let mut b = TableBuilder::new(TableOptions::default());
         for r in &rules {
             b.insert(r.0.clone(), r.1.clone(), r.2, r.3);
@@ -444,21 +449,7 @@ mod tests {
 
     #[test]
     fn a_rebuild_is_a_fresh_build() {
-        let mut rules: Vec<(Vec<u8>, String, Status, Flags)> = (0..500)
-            .map(|i| {
-                let key = if i % 9 == 0 {
-                    crate::raw::prefix_key("", format!("/p{i}").as_bytes())
-                } else {
-                    crate::raw::exact_key("", format!("/blog/{i}/post-{i}").as_bytes(), None)
-                };
-                (
-                    key,
-                    format!("/articles/post-{i}"),
-                    Status::Found,
-                    Flags::default(),
-                )
-            })
-            .collect();
+        let mut rules = blog_rules(500, 9);
         let (first, mut prepared) =
             TableBuilder::build_again(TableOptions::default(), &rules).unwrap();
         assert_eq!(

@@ -1,26 +1,50 @@
-//! FxHash (a multiply and a rotate per word): for the builder's maps,
-//! whose keys are its own (SipHash's protection buys nothing), and for the
-//! word table a request's words are looked up in.
+//! FxHash (rustc's: a multiply and a rotate per word), the one fast hasher
+//! of the workspace: for the builder's and the compiler's maps, whose keys
+//! come from the rules file rather than from a network peer (SipHash's
+//! protection buys nothing there and costs more than the rest of a
+//! lookup), and for the tables a loaded table builds (its word table, the
+//! Bloom filter of prefix keys).
 
-/// The hasher.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
+use std::hash::{BuildHasherDefault, Hasher};
 
-impl std::hash::Hasher for FxHasher {
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// FxHash.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
         }
     }
 
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
+        self.add(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
     }
 
     fn finish(&self) -> u64 {
@@ -28,24 +52,19 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// A `BuildHasher` for `HashMap`s.
-pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+/// Builds [`FxHasher`]s.
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+/// A `HashMap` with [`FxHasher`].
+pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
+/// A `HashSet` with [`FxHasher`].
+pub type FxHashSet<T> = std::collections::HashSet<T, FxBuild>;
 
-/// The hash of a byte string (FxHash of its 8-byte words, the last one
-/// padded with zeros, and of its length).
+/// The hash of a byte string (its 8-byte words, the last one padded with
+/// zeros, then its length).
 #[inline]
-pub(crate) fn hash(bytes: &[u8]) -> u64 {
-    let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    let mut h = 0u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        h = step(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = step(h, u64::from_le_bytes(w));
-    }
-    step(h, bytes.len() as u64)
+pub fn hash(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.add(bytes.len() as u64);
+    h.finish()
 }

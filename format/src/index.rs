@@ -215,11 +215,10 @@ pub(crate) fn write(
     let escape = shared.len() as u32;
     let value_symbol = |p: &Pattern| symbol_of.get(p).copied().unwrap_or(escape);
 
-    // Counts for the three codes.
     // A key shares its first symbols with the key before it; a bucket's
     // first key with the first key of its block of TOP buckets (decoded
     // in memory by the lookup), and a block's first key with none.
-    let lcp = |i: usize| -> usize {
+    let shared_len = |i: usize| -> usize {
         let bucket = i / BUCKET;
         let before = if !i.is_multiple_of(BUCKET) {
             i - 1
@@ -235,11 +234,14 @@ pub(crate) fn write(
             .count()
             .min(0xFFFF)
     };
+    let lcps: Vec<usize> = (0..keys.len()).map(shared_len).collect();
+
+    // Counts for the three codes.
     let mut key_counts = ContextCounts::new(symbols);
     let mut lcp_counts = vec![0u64; LCP_ESCAPE as usize + 1];
     let mut value_counts = vec![0u64; shared.len() + 1];
     for (i, key) in keys.iter().enumerate() {
-        let l = lcp(i);
+        let l = lcps[i];
         lcp_counts[l.min(LCP_ESCAPE as usize)] += 1;
         let mut prev = l.checked_sub(1).map(|p| key[p]);
         for &s in &key[l..] {
@@ -269,7 +271,7 @@ pub(crate) fn write(
     let mut directory: Vec<[u64; 3]> = Vec::with_capacity(keys.len().div_ceil(BUCKET));
     let mut next_new = frequent;
     for (i, key) in keys.iter().enumerate() {
-        let l = lcp(i);
+        let l = lcps[i];
         let mut prev = l.checked_sub(1).map(|p| key[p]);
         if i.is_multiple_of(BUCKET) {
             directory.push([heads.bit_len(), w.bit_len(), next_new - frequent]);

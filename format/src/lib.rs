@@ -53,7 +53,7 @@ mod buf;
 mod build;
 mod error;
 mod filter;
-mod fx;
+pub mod fx;
 mod huffman;
 mod index;
 mod options;

@@ -82,7 +82,7 @@ impl Table {
     ///
     /// A request allocates nothing but the `Location` it answers (a path
     /// or host needing normalisation uses stack buffers), and the hosts
-    /// that no rule names are passed over without walking the map.
+    /// that no rule names are passed over without searching the table.
     pub fn resolve(&self, req: &Request) -> Option<Redirect> {
         self.lookup(req, false)
             .filter(|m| !m.to_itself)

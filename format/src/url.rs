@@ -213,26 +213,9 @@ pub fn host_candidates(host: Option<&str>) -> impl Iterator<Item = HostCandidate
 /// assert_eq!(percent_decode("/bad%zz"), None);
 /// ```
 pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            let hi = hex(*bytes.get(i + 1)?)?;
-            let lo = hex(*bytes.get(i + 2)?)?;
-            let decoded = hi << 4 | lo;
-            if decoded == 0 {
-                return None;
-            }
-            out.push(decoded);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Some(out)
+    let mut out = Buf::<0>::new();
+    percent_decode_into(s, &mut out)?;
+    Some(out.into_vec())
 }
 
 fn hex(b: u8) -> Option<u8> {

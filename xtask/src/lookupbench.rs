@@ -14,8 +14,8 @@
 //!   and with one that rules name.
 //!
 //! Hits are the rules' own sources (prefix rules with two more segments);
-//! misses alternate a hit's path with a segment changed at its end (the walk
-//! goes deep before it fails) and paths under a directory no rule names.
+//! misses alternate a hit's path with a segment changed at its end (the search
+//! goes as far as for a hit before it fails) and paths under a directory no rule names.
 //! Every hit is checked to resolve and every miss not to, natively, before
 //! anything is timed.
 //!
