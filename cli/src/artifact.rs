@@ -182,8 +182,7 @@ pub fn compose(wizened_lookup: &[u8], router_core: &[u8]) -> Result<Parts> {
 /// leftover `wasi_snapshot_preview1` imports go to a module of trapping
 /// functions ([`crate::stub`]), so the component imports nothing.
 pub fn lookup_component(wizened: &[u8]) -> Result<Vec<u8>> {
-    let stub = wat::parse_str(crate::stub::preview1_stub_wat(wizened)?)
-        .context("assembling the lookup's WASI stub")?;
+    let stub = crate::stub::preview1_stub(wizened).context("assembling the lookup's WASI stub")?;
     componentize(wizened, &stub)
 }
 

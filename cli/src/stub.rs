@@ -7,78 +7,90 @@
 //! module whose functions trap. The lookup component then imports nothing
 //! at all.
 
-use crate::budget::{leb, sections};
 use anyhow::{bail, Context, Result};
-use std::fmt::Write as _;
+use wasm_encoder::{
+    CodeSection, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module,
+    TypeSection, ValType,
+};
+use wasmparser::{Parser, Payload, TypeRef};
 
-/// The WAT of a module exporting a trapping function for each
-/// `wasi_snapshot_preview1` function the core module `wasm` imports.
-pub fn preview1_stub_wat(wasm: &[u8]) -> Result<String> {
-    let secs = sections(wasm)?;
-    let mut types: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    if let Some((_, body)) = secs.iter().find(|s| s.0 == 1) {
-        let mut at = 0;
-        for _ in 0..leb(body, &mut at)? {
-            if byte(body, &mut at)? != 0x60 {
-                bail!("unsupported type form in the type section");
+/// A module exporting a trapping function for each
+/// `wasi_snapshot_preview1` function the core module `wasm` imports, with
+/// the type it imports it at.
+pub fn preview1_stub(wasm: &[u8]) -> Result<Vec<u8>> {
+    let mut types: Vec<wasmparser::FuncType> = Vec::new();
+    let mut stubs: Vec<(String, wasmparser::FuncType)> = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.context("reading the lookup's core module")? {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    types.push(ty.context("reading a type")?);
+                }
             }
-            let mut vals = || -> Result<Vec<u8>> {
-                let n = leb(body, &mut at)? as usize;
-                let v = body.get(at..at + n).context("truncated type")?.to_vec();
-                at += n;
-                Ok(v)
-            };
-            let params = vals()?;
-            let results = vals()?;
-            types.push((params, results));
+            Payload::ImportSection(reader) => {
+                for import in reader {
+                    let import = import.context("reading an import")?;
+                    let TypeRef::Func(ty) = import.ty else {
+                        bail!(
+                            "the lookup imports a non-function {}.{}",
+                            import.module,
+                            import.name
+                        );
+                    };
+                    if import.module == "wasi_snapshot_preview1" {
+                        let ty = types.get(ty as usize).context("import of a missing type")?;
+                        stubs.push((import.name.to_string(), ty.clone()));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    let mut wat = String::from("(module\n");
-    if let Some((_, body)) = secs.iter().find(|s| s.0 == 2) {
-        let mut at = 0;
-        for _ in 0..leb(body, &mut at)? {
-            let mut name = || -> Result<String> {
-                let n = leb(body, &mut at)? as usize;
-                let s = body.get(at..at + n).context("truncated name")?;
-                at += n;
-                Ok(String::from_utf8(s.to_vec())?)
-            };
-            let (module, field) = (name()?, name()?);
-            if byte(body, &mut at)? != 0 {
-                bail!("the lookup imports a non-function {module}.{field}");
+    let (mut type_section, mut functions, mut exports, mut code) = (
+        TypeSection::new(),
+        FunctionSection::new(),
+        ExportSection::new(),
+        CodeSection::new(),
+    );
+    // One type per distinct signature, in order of first use.
+    let mut distinct: Vec<&wasmparser::FuncType> = Vec::new();
+    for (i, (name, ty)) in stubs.iter().enumerate() {
+        let index = match distinct.iter().position(|&t| t == ty) {
+            Some(index) => index,
+            None => {
+                let vals = |v: &[wasmparser::ValType]| -> Result<Vec<ValType>> {
+                    v.iter().map(|&t| val_type(t)).collect()
+                };
+                type_section
+                    .ty()
+                    .function(vals(ty.params())?, vals(ty.results())?);
+                distinct.push(ty);
+                distinct.len() - 1
             }
-            let ty = leb(body, &mut at)? as usize;
-            if module != "wasi_snapshot_preview1" {
-                continue;
-            }
-            let (params, results) = types.get(ty).context("import of a missing type")?;
-            write!(wat, "  (func (export \"{field}\")")?;
-            for p in params {
-                write!(wat, " (param {})", valtype(*p)?)?;
-            }
-            for r in results {
-                write!(wat, " (result {})", valtype(*r)?)?;
-            }
-            wat.push_str(" unreachable)\n");
-        }
+        };
+        functions.function(index as u32);
+        exports.export(name, ExportKind::Func, i as u32);
+        let mut body = Function::new([]);
+        body.instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::End);
+        code.function(&body);
     }
-    wat.push_str(")\n");
-    Ok(wat)
+    let mut module = Module::new();
+    module
+        .section(&type_section)
+        .section(&functions)
+        .section(&exports)
+        .section(&code);
+    Ok(module.finish())
 }
 
-fn byte(bytes: &[u8], at: &mut usize) -> Result<u8> {
-    let b = *bytes.get(*at).context("truncated section")?;
-    *at += 1;
-    Ok(b)
-}
-
-fn valtype(b: u8) -> Result<&'static str> {
-    Ok(match b {
-        0x7f => "i32",
-        0x7e => "i64",
-        0x7d => "f32",
-        0x7c => "f64",
-        _ => bail!("unsupported value type {b:#x}"),
+fn val_type(t: wasmparser::ValType) -> Result<ValType> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        other => bail!("unsupported value type {other:?} in a WASI import"),
     })
 }
 
@@ -104,9 +116,26 @@ mod tests {
         m.push(2);
         m.push(imports.len() as u8);
         m.extend(imports);
-        assert_eq!(
-            preview1_stub_wat(&m).unwrap(),
-            "(module\n  (func (export \"fd_write\") (param i32) (param i64) (result i32) unreachable)\n)\n"
-        );
+        let stub = preview1_stub(&m).unwrap();
+        wasmparser::Validator::new().validate_all(&stub).unwrap();
+        // One export, `fd_write`, a function of the imported type.
+        let mut found = Vec::new();
+        for payload in Parser::new(0).parse_all(&stub) {
+            match payload.unwrap() {
+                Payload::TypeSection(r) => {
+                    for ty in r.into_iter_err_on_gc_types() {
+                        let ty = ty.unwrap();
+                        found.push(format!("{:?} -> {:?}", ty.params(), ty.results()));
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        found.push(e.unwrap().name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(found, ["[I32, I64] -> [I32]", "fd_write"]);
     }
 }
