@@ -16,14 +16,25 @@ pub const QUERY_SEPARATOR: u8 = 0;
 pub fn exact_key(host: &str, path: &[u8], query: Option<&str>) -> Vec<u8> {
     let mut key =
         Vec::with_capacity(1 + host.len() + path.len() + query.map_or(0, |q| q.len() + 1));
-    key.push(EXACT);
-    key.extend_from_slice(host.as_bytes());
-    key.extend_from_slice(path);
-    if let Some(q) = query {
-        key.push(QUERY_SEPARATOR);
-        key.extend_from_slice(q.as_bytes());
-    }
+    write_exact_key(host, path, query, |part| key.extend_from_slice(part));
     key
+}
+
+/// Hands the parts of an exact rule's key to `put`, in order: the one
+/// layout behind [`exact_key`] and the lookup's key in a stack buffer.
+pub(crate) fn write_exact_key(
+    host: &str,
+    path: &[u8],
+    query: Option<&str>,
+    mut put: impl FnMut(&[u8]),
+) {
+    put(&[EXACT]);
+    put(host.as_bytes());
+    put(path);
+    if let Some(q) = query {
+        put(&[QUERY_SEPARATOR]);
+        put(q.as_bytes());
+    }
 }
 
 /// The key of a prefix rule: `path` is the normalised prefix (`/docs` for

@@ -60,17 +60,16 @@ impl Table {
         let prefix_depths = c.u64().ok_or_else(truncated)?;
         let prefix_rules = c.u64().ok_or_else(truncated)?;
         let corrupt = FormatError::Corrupt;
-        let vocab = c
-            .part()
-            .and_then(|(p, _)| Vocab::from_bytes(p))
-            .ok_or(corrupt("word list"))?;
+        let word_list = |c: &mut Cursor, what| {
+            c.part()
+                .and_then(|(p, _)| Vocab::from_bytes(p))
+                .ok_or(corrupt(what))
+        };
+        let vocab = word_list(&mut c, "key word list")?;
         let index = c
             .nested(|c| Index::read(c, vocab.symbols_len()))
             .ok_or(corrupt("key index"))?;
-        let words = c
-            .part()
-            .and_then(|(p, _)| Vocab::from_bytes(p))
-            .ok_or(corrupt("word list"))?;
+        let words = word_list(&mut c, "template word list")?;
         let store = c
             .nested(|c| Store::read(c, words.symbols_len()))
             .ok_or(corrupt("template records"))?;

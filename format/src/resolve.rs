@@ -2,7 +2,7 @@
 //! built from a rule's target and the request.
 
 use crate::buf::Buf;
-use crate::raw::{exact_key, prefix_key, Value, EXACT, PREFIX, QUERY_SEPARATOR};
+use crate::raw::{exact_key, prefix_key, Value, PREFIX};
 use crate::template::Template;
 use crate::url::{self, host_candidates, HostCandidate, Url};
 use crate::{Flags, Status, Table};
@@ -344,13 +344,7 @@ impl Table {
 /// Writes the exact key `=host path [NUL query]` into `out`.
 fn exact_key_into<const N: usize>(host: &str, path: &[u8], query: Option<&str>, out: &mut Buf<N>) {
     out.clear();
-    out.push(EXACT);
-    out.extend(host.as_bytes());
-    out.extend(path);
-    if let Some(q) = query {
-        out.push(QUERY_SEPARATOR);
-        out.extend(q.as_bytes());
-    }
+    crate::raw_key::write_exact_key(host, path, query, |part| out.extend(part));
 }
 
 /// What a prefix rule's target names the rest of the path with.
