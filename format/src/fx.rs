@@ -47,8 +47,15 @@ impl Hasher for FxHasher {
         self.add(n);
     }
 
+    /// The state rotated left by 26 bits (as rustc-hash 2 does): a
+    /// multiply mixes bits upwards, so the state's high bits are its
+    /// best-mixed; the rotation brings them to the low bits that tables
+    /// index with (`hash & mask`). Without it, the low bits of a short
+    /// word's hash followed its first 12 bits: on the word lists of
+    /// 1M generated rules of each shape, a word took 6.6-10 probes of
+    /// the word table to find instead of 1.2.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
