@@ -143,8 +143,6 @@ pub fn lint(
     Some(bytes)
 }
 
-/// Removes the rules whose key an earlier rule has (the first one wins),
-/// reporting each.
 /// The rules as the table builder takes them: key, target, status, flags.
 fn table_entries<'a>(
     keys: &'a [Vec<u8>],
@@ -168,6 +166,8 @@ fn table_entries<'a>(
         .collect()
 }
 
+/// Removes the rules whose key an earlier rule has (the first one wins),
+/// reporting each.
 fn remove_duplicates(rules: &mut Vec<Rule>, keys: &mut Vec<Vec<u8>>, out: &mut Findings) {
     let (_, duplicates) = index_keys(keys);
     let mut duplicate = vec![false; rules.len()];

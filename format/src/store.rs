@@ -109,9 +109,9 @@ impl Store {
     }
 
     /// Decodes every record in order, in one pass (checking that each kept
-    /// start is where its record starts), and calls `each` with its number
-    /// and bytes; the number of the first record that does not decode or
-    /// that `each` refuses.
+    /// start is where its record starts), and calls `each` with its
+    /// bytes; the number of the first record that does not decode or that
+    /// `each` refuses.
     pub(crate) fn check(
         &self,
         file: &[u8],

@@ -87,20 +87,26 @@ impl Vocab {
             ends: Vec::with_capacity(words.len()),
             slots: vec![0; (2 * words.len()).next_power_of_two().max(2)],
         };
-        let mask = v.slots.len() - 1;
         for w in words {
             if !is_word(w) || v.id(w).is_some() {
                 return None;
             }
             v.text.extend_from_slice(w);
             v.ends.push(v.text.len() as u32);
-            let mut i = hash(w) as usize & mask;
-            while v.slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            v.slots[i] = v.ends.len() as u32;
+            let free = v.probes(w).find(|&i| v.slots[i] == 0)?;
+            v.slots[free] = v.ends.len() as u32;
         }
         Some(v)
+    }
+
+    /// The slots `word` may be in, in the order to look (linear probing
+    /// from its hash; endless, wrapping around). The slots must not be
+    /// empty.
+    #[inline]
+    fn probes(&self, word: &[u8]) -> impl Iterator<Item = usize> {
+        let mask = self.slots.len() - 1;
+        let home = hash(word) as usize;
+        (0..).map(move |k: usize| home.wrapping_add(k) & mask)
     }
 
     /// Number of words.
@@ -126,9 +132,7 @@ impl Vocab {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let mut i = hash(word) as usize & mask;
-        loop {
+        for i in self.probes(word) {
             let slot = self.slots[i];
             if slot == 0 {
                 return None;
@@ -136,8 +140,8 @@ impl Vocab {
             if self.word(slot as usize - 1) == Some(word) {
                 return Some(slot - 1);
             }
-            i = (i + 1) & mask;
         }
+        None
     }
 
     /// Calls `f` with each symbol of `text`, in order, while it returns
@@ -268,17 +272,13 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         let v = Vocab::from_words(&sorted).unwrap();
-        let mask = v.slots.len() - 1;
         let probes: usize = sorted
             .iter()
             .map(|w| {
-                let mut i = hash(w) as usize & mask;
-                let mut n = 1;
-                while v.word(v.slots[i] as usize - 1) != Some(w) {
-                    i = (i + 1) & mask;
-                    n += 1;
-                }
-                n
+                let found = v
+                    .probes(w)
+                    .position(|i| v.word(v.slots[i] as usize - 1) == Some(w));
+                found.expect("every listed word is found") + 1
             })
             .sum();
         let mean = probes as f64 / sorted.len() as f64;
