@@ -218,16 +218,18 @@ pub fn plug(router: &[u8], lookup: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Validates a component with the features wasmtime 49 accepts by default
-/// (what Spin 4 runs), plus the component model's async features (WASI
-/// 0.3) when `wasi_p3` is set.
+/// (what Spin 4 runs: not the component model's async, compact imports or
+/// wide arithmetic, which wasmparser 0.258 turns on by default), plus the
+/// component model's async features (WASI 0.3) when `wasi_p3` is set.
 pub fn validate(component: &[u8], wasi_p3: bool) -> Result<()> {
-    let mut features = wasmparser::WasmFeatures::default();
+    use wasmparser::WasmFeatures as F;
+    let mut features = F::default() - F::CM_ASYNC - F::COMPACT_IMPORTS - F::WIDE_ARITHMETIC;
     if wasi_p3 {
-        features |= wasmparser::WasmFeatures::CM_ASYNC
-            | wasmparser::WasmFeatures::CM_ASYNC_BUILTINS
-            | wasmparser::WasmFeatures::CM_ASYNC_STACKFUL
-            | wasmparser::WasmFeatures::CM_THREADING
-            | wasmparser::WasmFeatures::CM_ERROR_CONTEXT;
+        features |= F::CM_ASYNC
+            | F::CM_MORE_ASYNC_BUILTINS
+            | F::CM_ASYNC_STACKFUL
+            | F::CM_THREADING
+            | F::CM_ERROR_CONTEXT;
     }
     wasmparser::Validator::new_with_features(features)
         .validate_all(component)
@@ -261,17 +263,83 @@ pub fn wizer(core: &[u8], table: &Path) -> Result<Vec<u8>> {
     let mut store = wasmtime::Store::new(&engine, wasi);
     let mut linker = wasmtime::Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let mut wizer = wasmtime_wizer::Wizer::new();
     // The name the lookup exports (Wizer's own CLI default before 49).
-    wizer.init_func("wizer.initialize");
-    let snapshot = runtime.block_on(wizer.run(&mut store, core, async |store, module| {
-        // A router module also imports `wasi:http` and the lookup, which
-        // its init never calls: they trap if it did.
-        linker.define_unknown_imports_as_traps(module)?;
-        linker.instantiate_async(store, module).await
-    }))?;
+    wizer.init_func(INIT_FUNC);
+    let (cx, instrumented) = wizer.instrument(core)?;
+    let module = wasmtime::Module::new(&engine, &instrumented)?;
+    // A router module also imports `wasi:http` and the lookup, which its
+    // init never calls: they trap if it did.
+    linker.define_unknown_imports_as_traps(&module)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let snapshot = runtime.block_on(async {
+        use wasmtime::error::Context as _;
+        let instance = linker.instantiate_async(&mut store, &module).await?;
+        // As `Wizer::run` does: a reactor's `_initialize` first, then the
+        // init function.
+        if let Some(init) = instance.get_func(&mut store, "_initialize") {
+            init.typed::<(), ()>(&store)?
+                .call_async(&mut store, ())
+                .await
+                .context("calling the module's _initialize")?;
+        }
+        instance
+            .get_typed_func::<(), ()>(&mut store, INIT_FUNC)
+            .with_context(|| format!("the module exports no `{INIT_FUNC}: func()`"))?
+            .call_async(&mut store, ())
+            .await
+            .with_context(|| format!("the `{INIT_FUNC}` function trapped"))?;
+        let mut state = Loaded {
+            store: &mut store,
+            instance,
+        };
+        wizer.snapshot(&cx, &mut state).await
+    })?;
     Ok(snapshot)
+}
+
+/// The init function Wizer calls in the lookup core module.
+const INIT_FUNC: &str = "wizer.initialize";
+
+/// What Wizer snapshots: an instance after its init function ran. This is
+/// `wasmtime-wizer`'s own `WasmtimeWizer`, written here so that the crate's
+/// `wasmtime` feature stays off: it turns on wasmtime's cache (zstd, a C
+/// build), GC, threads and WIT-value features, none of which the
+/// lookup or `redirects` use, and which cost a first build about a minute.
+struct Loaded<'a, T: 'static> {
+    store: &'a mut wasmtime::Store<T>,
+    instance: wasmtime::Instance,
+}
+
+impl<T: Send> wasmtime_wizer::InstanceState for Loaded<'_, T> {
+    async fn global_get(
+        &mut self,
+        name: &str,
+        _: wasmtime_wizer::ValType,
+    ) -> wasmtime_wizer::SnapshotVal {
+        use wasmtime::Val;
+        use wasmtime_wizer::SnapshotVal;
+        let global = self
+            .instance
+            .get_global(&mut *self.store, name)
+            .expect("Wizer names an exported global");
+        match global.get(&mut *self.store) {
+            Val::I32(x) => SnapshotVal::I32(x),
+            Val::I64(x) => SnapshotVal::I64(x),
+            Val::F32(x) => SnapshotVal::F32(x),
+            Val::F64(x) => SnapshotVal::F64(x),
+            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            _ => panic!("global `{name}` has a type Wizer cannot snapshot"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory = self
+            .instance
+            .get_memory(&mut *self.store, name)
+            .expect("Wizer names an exported memory");
+        contents(memory.data(&*self.store))
+    }
 }
 
 /// The directory a file is in (`.` for a bare name).

@@ -28,7 +28,7 @@ pub fn preview1_stub(wasm: &[u8]) -> Result<Vec<u8>> {
                 }
             }
             Payload::ImportSection(reader) => {
-                for import in reader {
+                for import in reader.into_imports() {
                     let import = import.context("reading an import")?;
                     let TypeRef::Func(ty) = import.ty else {
                         bail!(

@@ -121,7 +121,7 @@ fn exports_lookup(component: &[u8]) -> bool {
                 if exports
                     .into_iter()
                     .flatten()
-                    .any(|e| e.name.0 == crate::lookup::INTERFACE)
+                    .any(|e| e.name.name == crate::lookup::INTERFACE)
                 {
                     return true;
                 }
