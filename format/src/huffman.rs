@@ -133,8 +133,10 @@ impl Encoder {
 /// Reads symbols of a code.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoder {
-    /// Indexed by the next [`TABLE_BITS`] bits: `symbol << 5 | length`,
-    /// 0 when the code is longer (or unused).
+    /// Indexed by the next [`TABLE_BITS`] bits: `symbol << 5 | length` for
+    /// a code of up to [`TABLE_BITS`] bits; for longer codes, the length of
+    /// the shortest code that starts with these bits (where the search in
+    /// canonical order starts); 0 when no code starts with them.
     table: Box<[u32; 1 << TABLE_BITS]>,
     first: [u32; MAX_LEN as usize + 2],
     count: [u32; MAX_LEN as usize + 2],
@@ -174,6 +176,12 @@ impl Decoder {
                 for f in 0..1usize << (TABLE_BITS as usize - l) {
                     table[r | f << l] = (s as u32) << 5 | l as u32;
                 }
+            } else {
+                let prefix = reverse(code >> (l as u32 - TABLE_BITS), TABLE_BITS) as usize;
+                let e = &mut table[prefix];
+                if *e == 0 || *e > l as u32 {
+                    *e = l as u32;
+                }
             }
         }
         let max_len = lengths.iter().map(|&l| u32::from(l)).max().unwrap_or(0);
@@ -197,14 +205,20 @@ impl Decoder {
     pub(crate) fn decode(&self, r: &mut BitReader) -> Option<u32> {
         let bits = r.peek();
         let e = self.table[(bits & ((1 << TABLE_BITS) - 1)) as usize];
-        if e != 0 {
-            r.consume(e & 31);
+        let shortest = e & 31;
+        if shortest == 0 {
+            return None;
+        }
+        if shortest <= TABLE_BITS {
+            r.consume(shortest);
             return Some(e >> 5);
         }
         // A longer code: the next bits, first bit highest, against each
-        // length's last code (left-justified).
+        // length's last code (left-justified), from the shortest code with
+        // these first bits (no shorter code can match them: canonical codes
+        // up to a length fill the code space below its limit).
         let msb = (bits as u32).reverse_bits();
-        for len in TABLE_BITS + 1..=self.max_len {
+        for len in shortest..=self.max_len {
             if u64::from(msb) < self.limit[len as usize] {
                 let code = msb >> (32 - len);
                 let l = len as usize;
@@ -402,6 +416,62 @@ mod tests {
         for &s in &symbols {
             assert_eq!(dec.decode(&mut r), Some(s));
         }
+    }
+
+    /// Every decode against a bit-by-bit walk of the canonical codes, on
+    /// an incomplete code with codes up to [`MAX_LEN`] bits (so the table
+    /// has long-code and unused entries): the same symbol and length, or
+    /// no code, for every start of 16 bits and for pseudo-random bits.
+    #[test]
+    fn decoding_agrees_with_a_bit_by_bit_walk() {
+        let mut counts = vec![1u64, 1];
+        while counts.len() < 40 {
+            let n = counts.len();
+            counts.push(counts[n - 1] + counts[n - 2]);
+        }
+        counts.extend((0..2000u64).map(|i| 1 + 1_000_000 / (i + 1)));
+        let mut lengths = lengths(&counts);
+        assert_eq!(lengths.iter().map(|&l| u32::from(l)).max(), Some(MAX_LEN));
+        // Drop a few codes, short and long: bit strings that are no code.
+        for s in [0, 1, 45, 1500, counts.len() - 1] {
+            lengths[s] = 0;
+        }
+        let (first, _) = canonical(&lengths).unwrap();
+        let mut next = first;
+        let mut code_of = std::collections::HashMap::new();
+        for (s, &l) in lengths.iter().enumerate() {
+            if l > 0 {
+                code_of.insert((u32::from(l), next[usize::from(l)]), s as u32);
+                next[usize::from(l)] += 1;
+            }
+        }
+        let walk = |bits: u64| -> Option<(u32, u32)> {
+            let mut code = 0u32;
+            for len in 1..=MAX_LEN {
+                code = code << 1 | ((bits >> (len - 1)) & 1) as u32;
+                if let Some(&s) = code_of.get(&(len, code)) {
+                    return Some((s, len));
+                }
+            }
+            None
+        };
+        let dec = Decoder::new(&lengths).unwrap();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let inputs = (0..1u64 << 16).chain((0..200_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }));
+        let mut long = 0;
+        for bits in inputs {
+            let bytes = bits.to_le_bytes();
+            let mut r = BitReader::new(&bytes, 0);
+            let got = dec.decode(&mut r).map(|s| (s, r.position() as u32));
+            assert_eq!(got, walk(bits), "bits {bits:#x}");
+            long += usize::from(got.is_some_and(|(_, l)| l > TABLE_BITS));
+        }
+        assert!(long > 1000, "long codes were decoded: {long}");
     }
 
     #[test]
