@@ -418,17 +418,24 @@ mod tests {
         }
     }
 
+    /// The first `n` Fibonacci numbers: counts that give the deepest
+    /// Huffman trees.
+    fn fibonacci(n: usize) -> Vec<u64> {
+        let mut counts = vec![1u64, 1];
+        while counts.len() < n {
+            let k = counts.len();
+            counts.push(counts[k - 1] + counts[k - 2]);
+        }
+        counts
+    }
+
     /// Every decode against a bit-by-bit walk of the canonical codes, on
     /// an incomplete code with codes up to [`MAX_LEN`] bits (so the table
     /// has long-code and unused entries): the same symbol and length, or
     /// no code, for every start of 16 bits and for pseudo-random bits.
     #[test]
     fn decoding_agrees_with_a_bit_by_bit_walk() {
-        let mut counts = vec![1u64, 1];
-        while counts.len() < 40 {
-            let n = counts.len();
-            counts.push(counts[n - 1] + counts[n - 2]);
-        }
+        let mut counts = fibonacci(40);
         counts.extend((0..2000u64).map(|i| 1 + 1_000_000 / (i + 1)));
         let mut lengths = lengths(&counts);
         assert_eq!(lengths.iter().map(|&l| u32::from(l)).max(), Some(MAX_LEN));
@@ -476,12 +483,7 @@ mod tests {
 
     #[test]
     fn lengths_are_limited_and_edge_cases_work() {
-        // Fibonacci counts give the deepest Huffman trees.
-        let mut counts = vec![1u64, 1];
-        while counts.len() < 60 {
-            let n = counts.len();
-            counts.push(counts[n - 1] + counts[n - 2]);
-        }
+        let counts = fibonacci(60);
         let l = lengths(&counts);
         assert!(l.iter().all(|&l| l > 0 && u32::from(l) <= MAX_LEN));
         assert!(Decoder::new(&l).is_some());
