@@ -23,7 +23,7 @@
 
 use crate::bits::{put_part, width, BitReader, BitWriter, Cursor};
 use crate::fx::FxBuild;
-use crate::huffman::{self, ContextCounts, ContextDecoder, ContextEncoder, Decoder, Encoder};
+use crate::huffman::{self, ContextCounts, ContextDecoder, ContextsLearner, Decoder, Encoder};
 use crate::raw::Value;
 use crate::vocab::END;
 use std::cmp::Ordering;
@@ -236,28 +236,28 @@ pub(crate) fn write(
     };
     let lcps: Vec<usize> = (0..keys.len()).map(shared_len).collect();
 
-    // Counts for the three codes.
-    let mut key_counts = ContextCounts::new(symbols);
+    // What follows each word (the key code's contexts), then counts for
+    // the three codes.
+    let mut learner = ContextsLearner::new(symbols);
+    for (key, &l) in keys.iter().zip(&lcps) {
+        coded(key, l, |prev, s| learner.add(prev, s));
+    }
+    let mut key_counts = ContextCounts::new(symbols, learner.finish());
     let mut lcp_counts = vec![0u64; LCP_ESCAPE as usize + 1];
     let mut value_counts = vec![0u64; shared.len() + 1];
     for (i, key) in keys.iter().enumerate() {
         let l = lcps[i];
         lcp_counts[l.min(LCP_ESCAPE as usize)] += 1;
-        let mut prev = l.checked_sub(1).map(|p| key[p]);
-        for &s in &key[l..] {
-            key_counts.add(prev, s);
-            prev = Some(s);
-        }
-        key_counts.add(prev, END);
+        coded(key, l, |prev, s| key_counts.add(prev, s));
         value_counts[value_symbol(&patterns[i]) as usize] += 1;
     }
-    let (key_lengths, lcp_lengths, value_lengths) = (
-        key_counts.lengths(),
+    let (key_codes, lcp_lengths, value_lengths) = (
+        key_counts.codes(),
         huffman::lengths(&lcp_counts),
         huffman::lengths(&value_counts),
     );
     let (key_code, lcp_code, value_code) = (
-        ContextEncoder::new(&key_lengths),
+        key_codes.encoder(),
         Encoder::new(&lcp_lengths),
         Encoder::new(&value_lengths),
     );
@@ -272,7 +272,6 @@ pub(crate) fn write(
     let mut next_new = frequent;
     for (i, key) in keys.iter().enumerate() {
         let l = lcps[i];
-        let mut prev = l.checked_sub(1).map(|p| key[p]);
         if i.is_multiple_of(BUCKET) {
             directory.push([heads.bit_len(), w.bit_len(), next_new - frequent]);
         }
@@ -287,11 +286,7 @@ pub(crate) fn write(
             lcp_code.put(out, LCP_ESCAPE);
             out.write(l as u64, 16);
         }
-        for &s in &key[l..] {
-            key_code.put(out, prev, s);
-            prev = Some(s);
-        }
-        key_code.put(out, prev, END);
+        coded(key, l, |prev, s| key_code.put(out, prev, s));
         let p = &patterns[i];
         let s = value_symbol(p);
         value_code.put(&mut w, s);
@@ -318,7 +313,7 @@ pub(crate) fn write(
         out.extend_from_slice(&n.to_le_bytes());
     }
     let mut part = Vec::new();
-    huffman::write_context_lengths(&key_lengths, &mut part);
+    key_codes.write(&mut part);
     put_part(&mut out, &part);
     for lengths in [&lcp_lengths, &value_lengths] {
         let mut part = Vec::new();
@@ -334,6 +329,18 @@ pub(crate) fn write(
     put_part(&mut out, &heads.finish());
     put_part(&mut out, &w.finish());
     out
+}
+
+/// Calls `f` with each symbol written for `key` after the `lcp` it
+/// shares with the key before, and the symbol before it; then with the
+/// end symbol.
+fn coded(key: &[u32], lcp: usize, mut f: impl FnMut(Option<u32>, u32)) {
+    let mut prev = lcp.checked_sub(1).map(|p| key[p]);
+    for &s in &key[lcp..] {
+        f(prev, s);
+        prev = Some(s);
+    }
+    f(prev, END);
 }
 
 /// The first four symbols of `key` in a number that orders like them

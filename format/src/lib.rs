@@ -15,11 +15,11 @@
 //! HTTP request into an answer; [`raw`] holds the low-level keys and
 //! values.
 //!
-//! # Layout (version 4)
+//! # Layout (version 5)
 //!
 //! ```text
 //! offset  size  field
-//! 0       8     magic  b"REDIRX04" (the last two bytes are the format version)
+//! 0       8     magic  b"REDIRX05" (the last two bytes are the format version)
 //! 8       8     u64 LE length of the whole file
 //! 16      8     u64 LE table options (bit 0 case-insensitive, bit 1 strict trailing slash)
 //! 24      8     u64 LE prefix depths: bit n set when a prefix rule's path has n slashes
@@ -34,17 +34,20 @@
 //! each of the two word lists holds up to 65,536 words) or a byte. The key
 //! index (module `index`) holds the keys sorted, sixteen to a bucket, each
 //! as the number of symbols it shares with the key before (a bucket's
-//! first key: with the first key of its block of 32 buckets) and its own, in canonical Huffman codes chosen by the class of the symbol
-//! before (module `huffman`), each followed by its value: the template it
-//! names and the slice of the key that fills the template's gap
-//! ([`raw::Value`]). A template (module `template`) is the target with the
-//! part it repeats from its key cut out, plus status and flags; the
-//! templates (module `store`) are coded the same way. A lookup turns the
+//! first key: with the first key of its block of 32 buckets) and its own,
+//! in canonical Huffman codes chosen by the class of the symbol before,
+//! and after a word by what most often follows that word (module
+//! `huffman`), each followed by its value: the template it names and the
+//! slice of the key that fills the template's gap ([`raw::Value`]). A
+//! template (module `template`) is the target with the part it repeats
+//! from its key cut out, plus status and flags; the templates (module `store`) are coded the same
+//! way. A lookup turns the
 //! request's key into symbols, finds its bucket by the buckets' first keys
-//! and reads one bucket and one template. At a million rules this is 4.5
+//! and reads one bucket and one template. At a million rules this is 4.4
 //! to 17 bytes per rule depending on the rules' shape (BENCHMARKS.md),
 //! against 12 to 60 for version 3 (an fst map of the keys and an fcsd set
-//! of the templates).
+//! of the templates). Version 4 had one code for the symbol after any
+//! word.
 
 #![deny(missing_docs)]
 
@@ -84,7 +87,7 @@ pub const DATA_ENV: &str = "REDIRECTS_DATA";
 
 /// The format version this crate reads and writes (the last two bytes of
 /// [`MAGIC`]).
-pub const VERSION: u16 = 4;
+pub const VERSION: u16 = 5;
 
 /// The first eight bytes of every table file.
-pub const MAGIC: [u8; 8] = *b"REDIRX04";
+pub const MAGIC: [u8; 8] = *b"REDIRX05";

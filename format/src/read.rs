@@ -294,12 +294,12 @@ mod tests {
     #[test]
     fn names_the_version_of_an_older_table() {
         let mut old = one_rule();
-        old[6..8].copy_from_slice(b"03");
+        old[6..8].copy_from_slice(b"04");
         assert!(matches!(
             Table::from_bytes(old),
             Err(FormatError::Version {
-                expected: 4,
-                found: 3
+                expected: 5,
+                found: 4
             })
         ));
     }

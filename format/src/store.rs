@@ -5,7 +5,7 @@
 
 use crate::bits::{pack, put_part, BitReader, BitWriter, Cursor, Packed};
 use crate::buf::Buf;
-use crate::huffman::{self, ContextCounts, ContextDecoder, ContextEncoder};
+use crate::huffman::{ContextCounts, ContextDecoder, ContextsLearner};
 use crate::vocab::{Vocab, END};
 use std::ops::Range;
 
@@ -14,42 +14,46 @@ const SAMPLE: usize = 8;
 
 /// Writes `records` (in number order).
 pub(crate) fn write(records: &[&[u8]], vocab: &Vocab) -> Vec<u8> {
-    let mut counts = ContextCounts::new(vocab.symbols_len());
+    let mut learner = ContextsLearner::new(vocab.symbols_len());
     for r in records {
-        let mut prev = None;
-        vocab.symbols(r, |s| {
-            counts.add(prev, s);
-            prev = Some(s);
-            true
-        });
-        counts.add(prev, END);
+        coded(vocab, r, |prev, s| learner.add(prev, s));
     }
-    let lengths = counts.lengths();
-    let code = ContextEncoder::new(&lengths);
+    let mut counts = ContextCounts::new(vocab.symbols_len(), learner.finish());
+    for r in records {
+        coded(vocab, r, |prev, s| counts.add(prev, s));
+    }
+    let codes = counts.codes();
+    let code = codes.encoder();
     let mut w = BitWriter::default();
     let mut samples = Vec::with_capacity(records.len().div_ceil(SAMPLE));
     for (i, r) in records.iter().enumerate() {
         if i.is_multiple_of(SAMPLE) {
             samples.push(w.bit_len());
         }
-        let mut prev = None;
-        vocab.symbols(r, |s| {
-            code.put(&mut w, prev, s);
-            prev = Some(s);
-            true
-        });
-        code.put(&mut w, prev, END);
+        coded(vocab, r, |prev, s| code.put(&mut w, prev, s));
     }
     let mut out = Vec::new();
     out.extend_from_slice(&(records.len() as u64).to_le_bytes());
     let mut part = Vec::new();
-    huffman::write_context_lengths(&lengths, &mut part);
+    codes.write(&mut part);
     put_part(&mut out, &part);
     let (width, bytes) = pack(&samples);
     out.extend_from_slice(&u64::from(width).to_le_bytes());
     put_part(&mut out, &bytes);
     put_part(&mut out, &w.finish());
     out
+}
+
+/// Calls `f` with each symbol of `record` and the one before it, then
+/// with the end symbol.
+fn coded(vocab: &Vocab, record: &[u8], mut f: impl FnMut(Option<u32>, u32)) {
+    let mut prev = None;
+    vocab.symbols(record, |s| {
+        f(prev, s);
+        prev = Some(s);
+        true
+    });
+    f(prev, END);
 }
 
 /// Loaded template records (ranges of the table file).
