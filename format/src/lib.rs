@@ -40,14 +40,16 @@
 //! `huffman`), each followed by its value: the template it names and the
 //! slice of the key that fills the template's gap ([`raw::Value`]). A
 //! template (module `template`) is the target with the part it repeats
-//! from its key cut out, plus status and flags; the templates (module `store`) are coded the same
+//! from its key's path cut out and the key's host as a placeholder, plus
+//! status and flags; the templates (module `store`) are coded the same
 //! way. A lookup turns the
 //! request's key into symbols, finds its bucket by the buckets' first keys
 //! and reads one bucket and one template. At a million rules this is 4.4
 //! to 17 bytes per rule depending on the rules' shape (BENCHMARKS.md),
 //! against 12 to 60 for version 3 (an fst map of the keys and an fcsd set
 //! of the templates). Version 4 had one code for the symbol after any
-//! word.
+//! word and kept the host in the slice (0.9 bytes per rule more for
+//! host-heavy rules).
 
 #![deny(missing_docs)]
 

@@ -2,29 +2,38 @@
 //! (`/blog/2006/03/modern-edge` → `/articles/modern-edge`), so a target is
 //! stored as `prefix + source[start..start+len] + suffix` and only the
 //! template (`prefix`, `suffix`, status, flags) goes into the table,
-//! shared by every rule that has it. The slice comes from the rule's key
-//! without its kind byte (host, normalised path, and `NUL query` for a
-//! rule naming a query: `/index.php?id=7` → `/page/7` shares the `7`),
-//! which is exactly the request's when an exact rule matches, so the
-//! lookup rebuilds the target from the request without storing it. Targets that share nothing (and every
-//! prefix rule's target) are stored whole, with an empty slice.
+//! shared by every rule that has it. The source is the rule's key without
+//! its kind byte (host, normalised path, and `NUL query` for a rule naming
+//! a query: `/index.php?id=7` → `/page/7` shares the `7`), which is exactly
+//! the request's when an exact rule matches, so the lookup rebuilds the
+//! target from the request without storing it. The slice is cut from the
+//! part after the host; a target that names the key's host holds [`HOST`]
+//! in its place (`https://old.example/a` → `https://www.old.example/b`
+//! is `https://www.` HOST `/b` for every host), so neither the template
+//! nor the slice depends on the host's length. Targets that share nothing
+//! with the path (and every prefix rule's target) are stored whole, with
+//! an empty slice.
 //!
 //! A template record is `status flags prefix 0xFF suffix`: `status` is the
 //! code minus 300 and `flags` has its top bit set, so no record holds a NUL
-//! (a key separator elsewhere); 0xFF never occurs in UTF-8 text.
+//! (a key separator elsewhere); 0xFF and 0xFE never occur in UTF-8 text.
 
 use crate::{Flags, Status};
 
 /// Separates the prefix from the suffix in a record.
 const SEP: u8 = 0xFF;
+/// In a record's prefix or suffix: the key's host.
+pub(crate) const HOST: u8 = 0xFE;
+/// The shortest host worth a [`HOST`] (shorter ones are stored as text).
+const MIN_HOST: usize = 4;
 /// The shortest slice worth sharing.
 const MIN_SHARED: usize = 4;
 /// Largest slice start and back.
 pub(crate) const MAX_SLICE: usize = (1 << 13) - 1;
 
-/// Where a target takes bytes of its key (without the kind byte) from: all of it but the
-/// first `start` and the last `back` bytes. Counting the end from the back
-/// makes the value the same for every rule of one pattern
+/// Where a target takes bytes of its key's path (and query) from: all of
+/// it but the first `start` and the last `back` bytes. Counting the end
+/// from the back makes the value the same for every rule of one pattern
 /// (`/blog/YYYY/MM/slug` → `/articles/slug` is always "from 13 to the
 /// end"), so the value is one shared pattern of the value code instead of one
 /// per key. A target stored whole has `whole` set.
@@ -35,19 +44,49 @@ pub(crate) struct Slice {
     pub(crate) whole: bool,
 }
 
-/// Splits `target` into a template record and the slice of `path` it
-/// repeats: the longest run of `target`, starting at a word boundary,
-/// that also occurs in `path` (at least [`MIN_SHARED`] bytes).
-pub(crate) fn split(path: &[u8], target: &str, status: Status, flags: Flags) -> (Vec<u8>, Slice) {
-    let t = target.as_bytes();
-    let (best_t, best_i, best_len) = longest_shared_run(path, t);
+/// The length of the host at the start of `source` (a key without its
+/// kind byte): up to the path's first `/` (or the query's NUL).
+fn host_len(source: &[u8]) -> usize {
+    source
+        .iter()
+        .position(|&b| b == b'/' || b == 0)
+        .unwrap_or(source.len())
+}
+
+/// `target` with its first occurrence of `host` that does not start inside
+/// a word replaced by [`HOST`] (as is when there is none, or the host is
+/// shorter than [`MIN_HOST`]).
+fn mark_host(host: &[u8], target: &[u8]) -> Vec<u8> {
+    let found = (host.len() >= MIN_HOST)
+        .then(|| {
+            target
+                .windows(host.len())
+                .enumerate()
+                .position(|(j, w)| w == host && (j == 0 || !target[j - 1].is_ascii_alphanumeric()))
+        })
+        .flatten();
+    match found {
+        Some(j) => [&target[..j], &[HOST], &target[j + host.len()..]].concat(),
+        None => target.to_vec(),
+    }
+}
+
+/// Splits `target` into a template record and the slice of `source` (a
+/// key without its kind byte) it repeats: the key's host becomes [`HOST`],
+/// then the slice is the longest run of the target, starting at a word
+/// boundary, that also occurs in the key's path and query (at least
+/// [`MIN_SHARED`] bytes).
+pub(crate) fn split(source: &[u8], target: &str, status: Status, flags: Flags) -> (Vec<u8>, Slice) {
+    let (host, path) = source.split_at(host_len(source));
+    let t = mark_host(host, target.as_bytes());
+    let (best_t, best_i, best_len) = longest_shared_run(path, &t);
     let back = path.len() - best_i - best_len;
     if best_len < MIN_SHARED || best_i > MAX_SLICE || back > MAX_SLICE {
         let whole = Slice {
             whole: true,
             ..Slice::default()
         };
-        return (record(status, flags, t, b""), whole);
+        return (record(status, flags, &t, b""), whole);
     }
     let slice = Slice {
         start: best_i,
@@ -187,10 +226,11 @@ impl<R: AsRef<[u8]>> Template<R> {
         &self.record.as_ref()[self.sep + 1..]
     }
 
-    /// The target for a request whose normalised path is `path`; `None`
-    /// if the slice is outside it or the result is not UTF-8.
-    pub(crate) fn target(&self, path: &[u8], slice: Slice) -> Option<String> {
-        self.target_with_room(path, slice, 0)
+    /// The target for a request whose key without its kind byte is
+    /// `source`; `None` if the slice is outside its path or the result is
+    /// not UTF-8.
+    pub(crate) fn target(&self, source: &[u8], slice: Slice) -> Option<String> {
+        self.target_with_room(source, slice, 0)
     }
 
     /// [`Template::target`] in a string with room for `extra` more bytes
@@ -198,21 +238,33 @@ impl<R: AsRef<[u8]>> Template<R> {
     /// allocation.
     pub(crate) fn target_with_room(
         &self,
-        path: &[u8],
+        source: &[u8],
         slice: Slice,
         extra: usize,
     ) -> Option<String> {
+        let (host, path) = source.split_at(host_len(source));
         let middle = if slice.whole {
             &[][..]
         } else {
             path.get(slice.start..path.len().checked_sub(slice.back)?)?
         };
         let (prefix, suffix) = (self.prefix(), self.suffix());
-        let mut out = Vec::with_capacity(prefix.len() + middle.len() + suffix.len() + extra);
-        out.extend_from_slice(prefix);
+        let len = prefix.len() + middle.len() + suffix.len() + host.len() + extra;
+        let mut out = Vec::with_capacity(len);
+        put_text(&mut out, prefix, host);
         out.extend_from_slice(middle);
-        out.extend_from_slice(suffix);
+        put_text(&mut out, suffix, host);
         String::from_utf8(out).ok()
+    }
+}
+
+/// Appends a template's `part`, with `host` for each [`HOST`].
+fn put_text(out: &mut Vec<u8>, part: &[u8], host: &[u8]) {
+    for (i, piece) in part.split(|&b| b == HOST).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(host);
+        }
+        out.extend_from_slice(piece);
     }
 }
 
@@ -244,6 +296,38 @@ mod tests {
         assert!(s.whole);
         round_trip("/", "/");
         round_trip("/caf\u{e9}-menu", "/caf\u{e9}-menu-2");
+    }
+
+    #[test]
+    fn a_target_naming_the_host_holds_a_placeholder() {
+        // The same template and slice for hosts of any length.
+        let one = round_trip("old.example/blog/a-b", "https://www.old.example/news/a-b");
+        let two = round_trip(
+            "shop.example.net/blog/c-d",
+            "https://www.shop.example.net/news/c-d",
+        );
+        assert_eq!(one, two);
+        assert_eq!(&one.0[2..], b"https://www.\xfe/news\xff");
+        assert_eq!((one.1.start, one.1.back, one.1.whole), (5, 0, false));
+        // Host and path slice both, and a query.
+        round_trip("old.example/p\0id=7", "https://old.example/page/id=7");
+        // Not inside a word, and not a host of fewer than MIN_HOST bytes.
+        let (r, _) = round_trip("old.example/x", "https://bold.example/x/y");
+        assert!(!r.contains(&HOST));
+        let (r, _) = round_trip("a.b/x", "https://a.b/y");
+        assert!(!r.contains(&HOST));
+        // The host of the key the rule was found under is what goes in.
+        let (r, s) = split(
+            b"a.example/x",
+            "https://a.example/new",
+            Status::Found,
+            Flags::default(),
+        );
+        let t = Template::parse(r).unwrap();
+        assert_eq!(
+            t.target(b"b.example/x", s).as_deref(),
+            Some("https://b.example/new")
+        );
     }
 
     #[test]
