@@ -325,20 +325,15 @@ fn follower(symbol: u32) -> u8 {
 pub(crate) struct Contexts {
     /// Per word (symbol minus [`FIRST_WORD`]): its most frequent follower.
     after_word: Vec<u8>,
+    /// Per symbol: the context of the symbol after it (one load on the
+    /// lookup's decoding path).
+    table: Vec<u8>,
 }
 
 impl Contexts {
-    /// The context of the symbol after `prev` (`None`: the first symbol).
-    #[inline]
-    pub(crate) fn of(&self, prev: Option<u32>) -> usize {
-        let Some(p) = prev else { return 0 };
-        if p >= FIRST_WORD {
-            return match self.after_word.get((p - FIRST_WORD) as usize) {
-                Some(&f) if f > 0 => 10 + usize::from(f),
-                _ => 1,
-            };
-        }
-        match p as u8 {
+    /// The contexts for these followers.
+    fn new(after_word: Vec<u8>) -> Contexts {
+        let byte = |b: u8| match b {
             b'/' => 2,
             b'-' | b'_' => 3,
             b'.' => 4,
@@ -348,7 +343,21 @@ impl Contexts {
             0..=0x1F => 8,
             0x80.. => 9,
             _ => 10,
-        }
+        };
+        let table = (0..=255u8)
+            .map(byte)
+            .chain([1]) // the end symbol
+            .chain(after_word.iter().map(|&f| if f > 0 { 10 + f } else { 1 }))
+            .collect();
+        Contexts { after_word, table }
+    }
+
+    /// The context of the symbol after `prev` (`None`: the first symbol).
+    #[inline]
+    pub(crate) fn of(&self, prev: Option<u32>) -> usize {
+        prev.map_or(0, |p| {
+            self.table.get(p as usize).map_or(1, |&c| usize::from(c))
+        })
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -369,7 +378,7 @@ impl Contexts {
         let mut r = BitReader::new(bytes.get(4..used)?, 0);
         let after_word: Vec<u8> = (0..n).map(|_| r.read(3) as u8).collect();
         (!r.overran() && after_word.iter().all(|&f| usize::from(f) < FOLLOWERS))
-            .then_some((Contexts { after_word }, used))
+            .then_some((Contexts::new(after_word), used))
     }
 }
 
@@ -405,7 +414,7 @@ impl ContextsLearner {
                     as u8
             })
             .collect();
-        Contexts { after_word }
+        Contexts::new(after_word)
     }
 }
 
@@ -659,9 +668,7 @@ mod tests {
         );
         assert_eq!(Contexts::read(&bytes, symbols + 1), None);
         assert_eq!(Contexts::read(&bytes[..bytes.len() - 1], symbols), None);
-        let bad = Contexts {
-            after_word: vec![5, 0, 0, 0, 0],
-        };
+        let bad = Contexts::new(vec![5, 0, 0, 0, 0]);
         let mut bytes = Vec::new();
         bad.write(&mut bytes);
         assert_eq!(Contexts::read(&bytes, symbols), None);
