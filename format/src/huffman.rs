@@ -304,11 +304,13 @@ const FIRST_WORD: u32 = crate::vocab::FIRST_WORD;
 
 /// Which of [`FOLLOWERS`] `symbol` is.
 fn follower(symbol: u32) -> u8 {
-    match symbol {
-        crate::vocab::END => 4,
-        0x2D | 0x5F => 1,
-        0x2F => 2,
-        0x2E => 3,
+    if symbol == crate::vocab::END {
+        return 4;
+    }
+    match u8::try_from(symbol) {
+        Ok(b'-' | b'_') => 1,
+        Ok(b'/') => 2,
+        Ok(b'.') => 3,
         _ => 0,
     }
 }

@@ -23,7 +23,7 @@ use crate::{Flags, Status};
 /// Separates the prefix from the suffix in a record.
 const SEP: u8 = 0xFF;
 /// In a record's prefix or suffix: the key's host.
-pub(crate) const HOST: u8 = 0xFE;
+const HOST: u8 = 0xFE;
 /// The shortest host worth a [`HOST`] (shorter ones are stored as text).
 const MIN_HOST: usize = 4;
 /// The shortest slice worth sharing.
