@@ -138,6 +138,13 @@ pub(crate) struct Decoder {
     /// the shortest code that starts with these bits (where the search in
     /// canonical order starts); 0 when no code starts with them.
     table: Box<[u32; 1 << TABLE_BITS]>,
+    /// The codes longer than [`TABLE_BITS`].
+    long: Long,
+}
+
+/// What decodes the codes longer than [`TABLE_BITS`]: the canonical order.
+#[derive(Debug, Clone)]
+struct Long {
     first: [u32; MAX_LEN as usize + 2],
     count: [u32; MAX_LEN as usize + 2],
     /// Where each length's symbols start in `sorted`.
@@ -191,12 +198,14 @@ impl Decoder {
         }
         Some(Decoder {
             table,
-            first,
-            count,
-            offset,
-            sorted,
-            max_len,
-            limit,
+            long: Long {
+                first,
+                count,
+                offset,
+                sorted,
+                max_len,
+                limit,
+            },
         })
     }
 
@@ -213,10 +222,21 @@ impl Decoder {
             r.consume(shortest);
             return Some(e >> 5);
         }
-        // A longer code: the next bits, first bit highest, against each
-        // length's last code (left-justified), from the shortest code with
-        // these first bits (no shorter code can match them: canonical codes
-        // up to a length fill the code space below its limit).
+        let (symbol, len) = self.long.decode(bits, shortest)?;
+        r.consume(len);
+        Some(symbol)
+    }
+}
+
+impl Long {
+    /// The symbol of a code longer than [`TABLE_BITS`] at the start of
+    /// `bits` (first bit lowest), no shorter than `shortest`, and its
+    /// length.
+    fn decode(&self, bits: u64, shortest: u32) -> Option<(u32, u32)> {
+        // The next bits, first bit highest, against each length's last
+        // code (left-justified), from the shortest code with these first
+        // bits (no shorter code can match them: canonical codes up to a
+        // length fill the code space below its limit).
         let msb = (bits as u32).reverse_bits();
         for len in shortest..=self.max_len {
             if u64::from(msb) < self.limit[len as usize] {
@@ -226,8 +246,8 @@ impl Decoder {
                 if i >= self.count[l] {
                     return None;
                 }
-                r.consume(len);
-                return self.sorted.get((self.offset[l] + i) as usize).copied();
+                let symbol = self.sorted.get((self.offset[l] + i) as usize)?;
+                return Some((*symbol, len));
             }
         }
         None
@@ -487,35 +507,120 @@ impl ContextEncoder {
     }
 }
 
+/// Which code reads the next symbol: the context of the symbol before it
+/// ([`ContextDecoder::context`]), carried from symbol to symbol by
+/// [`ContextDecoder::next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Context(u8);
+
+/// Contexts in [`ContextDecoder`]'s table: [`CONTEXTS`] rounded up to a
+/// power of two, so that a context read from an entry indexes it without
+/// a bounds check.
+const TABLE_CONTEXTS: usize = 16;
+
 /// Reads symbols with the code of their context.
+///
+/// Decoding is the lookup's inner loop (2026-12-05, 1M rules: about a
+/// third of a lookup's time went to loading a symbol's context and then its
+/// code's table through a pointer). So the short codes of every context are
+/// in one table whose entries also hold the context of the symbol after
+/// the one they decode: one load per symbol, from a slot that depends only
+/// on the entry before and the next bits.
 #[derive(Debug, Clone)]
 pub(crate) struct ContextDecoder {
     contexts: Contexts,
-    codes: Box<[Decoder; CONTEXTS]>,
+    /// Per context, indexed by the next [`TABLE_BITS`] bits: `symbol << 9 |
+    /// context after it << 5 | length` for a code of up to [`TABLE_BITS`]
+    /// bits; the shortest length of the longer codes starting with these
+    /// bits (no symbol, no context); 0 when no code starts with them.
+    table: Box<[[u32; 1 << TABLE_BITS]; TABLE_CONTEXTS]>,
+    /// Per context, the codes longer than [`TABLE_BITS`].
+    long: Vec<Long>,
 }
 
 impl ContextDecoder {
     /// Reads what [`ContextCodes::write`] wrote, for an alphabet of
     /// `symbols`; `None` if malformed.
     pub(crate) fn read(bytes: &[u8], symbols: usize) -> Option<ContextDecoder> {
+        // A symbol and a context above 4 bits would not fit an entry.
+        (symbols < 1 << 23).then_some(())?;
         let (contexts, mut at) = Contexts::read(bytes, symbols)?;
-        let mut codes = Vec::with_capacity(CONTEXTS);
-        for _ in 0..CONTEXTS {
+        let mut table = Box::new([[0u32; 1 << TABLE_BITS]; TABLE_CONTEXTS]);
+        let mut long = Vec::with_capacity(CONTEXTS);
+        for slots in table.iter_mut().take(CONTEXTS) {
             let (lengths, used) = read_lengths(&bytes[at..])?;
             (lengths.len() == symbols).then_some(())?;
             let decoder = Decoder::new(&lengths);
             crate::buf::scrub(lengths);
-            codes.push(decoder?);
+            let Decoder {
+                table: own,
+                long: l,
+            } = decoder?;
+            for (slot, &e) in slots.iter_mut().zip(own.iter()) {
+                let len = e & 31;
+                *slot = if len == 0 || len > TABLE_BITS {
+                    e
+                } else {
+                    let s = e >> 5;
+                    s << 9 | (contexts.of(Some(s)) as u32) << 5 | len
+                };
+            }
+            crate::buf::scrub((own as Box<[u32]>).into_vec());
+            long.push(l);
             at += used;
         }
-        let codes: Box<[Decoder; CONTEXTS]> = codes.into_boxed_slice().try_into().ok()?;
-        (at == bytes.len()).then_some(ContextDecoder { contexts, codes })
+        (at == bytes.len()).then_some(ContextDecoder {
+            contexts,
+            table,
+            long,
+        })
+    }
+
+    /// The context of the symbol after `prev` (`None`: the first symbol).
+    #[inline]
+    pub(crate) fn context(&self, prev: Option<u32>) -> Context {
+        Context(self.contexts.of(prev) as u8)
+    }
+
+    /// The next symbol, read in context `ctx`, which becomes the context
+    /// of the symbol after it.
+    #[inline]
+    pub(crate) fn next(&self, r: &mut BitReader, ctx: &mut Context) -> Option<u32> {
+        let bits = r.peek();
+        let e = self.table[usize::from(ctx.0) & (TABLE_CONTEXTS - 1)]
+            [(bits & ((1 << TABLE_BITS) - 1)) as usize];
+        let mut len = e & 31;
+        let symbol = if len.wrapping_sub(1) < TABLE_BITS {
+            ctx.0 = (e >> 5 & 15) as u8;
+            e >> 9
+        } else {
+            // Values in and out, so that the reader and the context stay
+            // in registers in the caller's loop.
+            let (symbol, long, after) = self.next_long(*ctx, bits, len)?;
+            *ctx = after;
+            len = long;
+            symbol
+        };
+        r.consume(len);
+        Some(symbol)
+    }
+
+    /// What [`ContextDecoder::next`] reads for a code longer than
+    /// [`TABLE_BITS`] (or none: `shortest` 0): the symbol, its length and
+    /// the context after it.
+    #[inline(never)]
+    fn next_long(&self, ctx: Context, bits: u64, shortest: u32) -> Option<(u32, u32, Context)> {
+        if shortest == 0 {
+            return None;
+        }
+        let (s, len) = self.long.get(usize::from(ctx.0))?.decode(bits, shortest)?;
+        Some((s, len, self.context(Some(s))))
     }
 
     /// The next symbol, which follows `prev`.
     #[inline]
     pub(crate) fn decode(&self, r: &mut BitReader, prev: Option<u32>) -> Option<u32> {
-        self.codes[self.contexts.of(prev)].decode(r)
+        self.next(r, &mut self.context(prev))
     }
 }
 
@@ -549,6 +654,82 @@ mod tests {
         let mut r = BitReader::new(&bytes, 0);
         for &s in &symbols {
             assert_eq!(dec.decode(&mut r), Some(s));
+        }
+    }
+
+    /// Symbols written with [`ContextEncoder`] come back from
+    /// [`ContextDecoder::next`] with the context carried from each symbol
+    /// to the next (in the table's entries for short codes, looked up
+    /// after long ones), and from [`ContextDecoder::decode`].
+    #[test]
+    fn context_codes_round_trip() {
+        // Bytes, END and 3,000 words, each word mostly followed by one of
+        // the followers; skewed, so that words take long codes.
+        let symbols = FIRST_WORD as usize + 3000;
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let followers = [b'-', b'/', b'.', b'?'].map(u32::from);
+        let mut keys: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..3000 {
+            let mut key = Vec::new();
+            for _ in 0..1 + next() % 6 {
+                let r = next();
+                let word = FIRST_WORD + ((r % 3000) * (r % 3000) / 3000) as u32;
+                key.push(word);
+                key.push(followers[(word as usize + usize::from(r % 8 == 0)) % 4]);
+            }
+            key.push(u32::from(b'a' + (next() % 26) as u8));
+            keys.push(key);
+        }
+        let mut learner = ContextsLearner::new(symbols);
+        for key in &keys {
+            coded_all(key, |p, s| learner.add(p, s));
+        }
+        let mut counts = ContextCounts::new(symbols, learner.finish());
+        for key in &keys {
+            coded_all(key, |p, s| counts.add(p, s));
+        }
+        let codes = counts.codes();
+        assert!(codes
+            .lengths
+            .iter()
+            .any(|l| l.iter().any(|&l| u32::from(l) > TABLE_BITS)));
+        let enc = codes.encoder();
+        let mut w = BitWriter::default();
+        for key in &keys {
+            coded_all(key, |p, s| enc.put(&mut w, p, s));
+        }
+        let bytes = w.finish();
+        let mut table = Vec::new();
+        codes.write(&mut table);
+        let dec = ContextDecoder::read(&table, symbols).unwrap();
+        let (mut r, mut r2) = (BitReader::new(&bytes, 0), BitReader::new(&bytes, 0));
+        for key in &keys {
+            let mut ctx = dec.context(None);
+            let mut prev = None;
+            for &s in key.iter().chain([&crate::vocab::END]) {
+                assert_eq!(dec.next(&mut r, &mut ctx), Some(s));
+                assert_eq!(ctx, dec.context(Some(s)));
+                assert_eq!(dec.decode(&mut r2, prev), Some(s));
+                prev = Some(s);
+            }
+        }
+        assert_eq!(r.position(), r2.position());
+        // Malformed: a table for another alphabet.
+        assert!(ContextDecoder::read(&table, symbols + 1).is_none());
+    }
+
+    /// Calls `f` with each symbol of `key` and the one before, then END.
+    fn coded_all(key: &[u32], mut f: impl FnMut(Option<u32>, u32)) {
+        let mut prev = None;
+        for &s in key.iter().chain([&crate::vocab::END]) {
+            f(prev, s);
+            prev = Some(s);
         }
     }
 

@@ -615,18 +615,17 @@ impl Index {
                 Some(_) => {}
             }
         }
-        let mut prev = prefix.last().copied();
+        let mut ctx = self.key_code.context(prefix.last().copied());
         for &k in &key[l..] {
-            let s = self.key_code.decode(&mut r, prev)?;
+            let s = self.key_code.next(&mut r, &mut ctx)?;
             if s == END {
                 return Some(Ordering::Less);
             }
             if s != k {
                 return Some(s.cmp(&k));
             }
-            prev = Some(s);
         }
-        let s = self.key_code.decode(&mut r, prev)?;
+        let s = self.key_code.next(&mut r, &mut ctx)?;
         Some(if s == END {
             Ordering::Equal
         } else {
@@ -690,11 +689,24 @@ impl Index {
         let mut next_new = self.frequent.checked_add(base).ok_or(())?;
         let mut r = BitReader::new(&file[self.bodies.clone()], body);
         let n = BUCKET.min(self.len - b * BUCKET);
+        // The symbols the key read last shares with `key` (it is before
+        // `key`). The next key shares `l` with it: with `l` below `same`
+        // it is after `key` (it differs where the last one equalled `key`,
+        // upwards), with `l` above it is still before (same difference),
+        // and only with `l == same` do the two need comparing, from there.
+        let mut same = 0;
         for i in 0..n {
+            let mut compare = true;
             if i > 0 {
                 let l = self.read_lcp(&mut r).ok_or(())?;
                 if l > cur.len {
                     return Err(());
+                }
+                if key.is_some() {
+                    if l < same {
+                        return Ok(None);
+                    }
+                    compare = l == same;
                 }
                 cur.truncate(l);
                 self.read_symbols(&mut r, &mut cur).ok_or(())?;
@@ -704,11 +716,18 @@ impl Index {
                 return Err(());
             }
             each(cur.as_slice(), v);
-            if let Some(key) = key {
-                match cur.as_slice().cmp(key) {
-                    Ordering::Equal => return Ok(Some(v)),
-                    Ordering::Greater => return Ok(None),
-                    Ordering::Less => {}
+            if let (Some(key), true) = (key, compare) {
+                let cur = cur.as_slice();
+                same += cur[same..]
+                    .iter()
+                    .zip(&key[same..])
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                match (cur.get(same), key.get(same)) {
+                    (None, None) => return Ok(Some(v)),
+                    (Some(_), None) => return Ok(None),
+                    (Some(c), Some(k)) if c > k => return Ok(None),
+                    _ => {}
                 }
             }
         }
@@ -719,14 +738,13 @@ impl Index {
     /// in the context of the one before, the first in that of `cur`'s
     /// last); `None` if they do not decode or are too many.
     fn read_symbols(&self, r: &mut BitReader, cur: &mut Symbols) -> Option<()> {
-        let mut prev = cur.as_slice().last().copied();
+        let mut ctx = self.key_code.context(cur.as_slice().last().copied());
         loop {
-            let s = self.key_code.decode(r, prev)?;
+            let s = self.key_code.next(r, &mut ctx)?;
             if s == END {
                 return Some(());
             }
             cur.push(s).then_some(())?;
-            prev = Some(s);
         }
     }
 

@@ -152,9 +152,9 @@ impl Store {
         out: &mut Buf<N>,
     ) -> Option<()> {
         let mut byte = [0u8];
-        let mut prev = None;
+        let mut ctx = self.code.context(None);
         loop {
-            let s = self.code.decode(r, prev)?;
+            let s = self.code.next(r, &mut ctx)?;
             if r.overran() {
                 return None;
             }
@@ -164,7 +164,6 @@ impl Store {
             if let Some(vocab) = vocab {
                 out.extend(vocab.text(s, &mut byte)?);
             }
-            prev = Some(s);
         }
     }
 }
