@@ -994,6 +994,57 @@ fn rules_over_the_akamai_budget_fail_the_build() {
     assert!(report.usage.app_bytes > redirects::budget::APP_BYTES);
 }
 
+/// Five million rules of each generated shape (`./x gen-rules --shape`)
+/// through `redirects build` with the budget check on: every shape but
+/// `slugs` fits Akamai's 50 MiB (the closest, `reorg`, at about 49 MiB with
+/// table format v5), and `slugs` is refused with the budget's message and
+/// nothing written. `slugs` cannot fit with any format: its generator puts
+/// about 13.2 bytes of information in each rule, over the 10.5 that 50 MiB
+/// leaves for 5M (BENCHMARKS.md, "Table format v5"). The slowest test
+/// (time in the README's test section).
+#[test]
+fn five_million_rules_of_each_shape_against_the_akamai_budget() {
+    use xtask::gen::Shape;
+    const RULES: usize = 5_000_000;
+    let dir = xtask::target_dir().join("e2e/budget-5m");
+    std::fs::create_dir_all(&dir).unwrap();
+    for shape in Shape::ALL {
+        let rules = dir.join(format!("{}.txt", shape.name()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&rules).unwrap());
+        xtask::gen::generate_shape(shape, RULES, xtask::gen::DEFAULT_SEED, &mut file).unwrap();
+        std::io::Write::flush(&mut file).unwrap();
+        drop(file);
+        let out = dir.join(format!("{}.wasm", shape.name()));
+        let _ = std::fs::remove_file(&out);
+        let mut opts = redirects::artifact::BuildOptions::new(rules.clone(), out.clone());
+        opts.publish_parts = false;
+        let built = redirects::artifact::build(&opts, &|_| {});
+        std::fs::remove_file(&rules).unwrap();
+        if shape == Shape::Slugs {
+            let msg = format!("{:#}", built.unwrap_err());
+            assert!(
+                msg.contains("over the Akamai Functions budget: the app would be ")
+                    && msg.contains("the limit is 50 MiB per app"),
+                "{msg}"
+            );
+            assert!(!out.exists(), "an over-budget artifact was written");
+            continue;
+        }
+        let report = built.unwrap_or_else(|e| panic!("{}: {e:#}", shape.name()));
+        assert_eq!(report.summary.rules, RULES, "{}", shape.name());
+        let written = std::fs::metadata(&out).unwrap().len();
+        assert_eq!(written, report.usage.app_bytes, "{}", shape.name());
+        assert!(
+            written <= redirects::budget::APP_BYTES
+                && report.usage.memory_bytes <= redirects::budget::MEMORY_BYTES,
+            "{}: {:?}",
+            shape.name(),
+            report.usage
+        );
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
 /// A long rule costs its own bytes in the artifact, not a multiple of them:
 /// what the lookup's init allocates per key byte while it loads the table
 /// must not stay in the Wizer snapshot (format v3's load streamed the keys
