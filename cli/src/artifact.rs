@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 pub const GUEST_DATA_DIR: &str = "/data";
 /// The table file's name inside the work directory's `data/`.
 pub const TABLE_FILE: &str = "rules.bin";
+/// The name of the first of [`BuildReport::steps`]: the rules compiler's run
+/// (its own steps are in [`Summary::timings`]).
+pub const COMPILE_STEP: &str = "compile rules";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -106,7 +109,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
         let table = data_dir.join(TABLE_FILE);
         let summary = redirects_compiler::compile(&opts.rules, &table, &opts.compile)
             .map_err(compile_error)?;
-        steps.push(("compile rules", t.elapsed()));
+        steps.push((COMPILE_STEP, t.elapsed()));
 
         let t = Instant::now();
         progress("loading the table (Wizer)");

@@ -236,6 +236,9 @@ pub struct Summary {
     pub bytes: usize,
     /// The warnings found.
     pub warnings: Vec<RuleWarning>,
+    /// How long each step of the compile took (parse, the lint's steps,
+    /// write), in order, for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Summary {
@@ -419,6 +422,7 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
     if !report.errors.is_empty() {
         return Err(CompileError::Rules(report));
     }
+    let started = std::time::Instant::now();
     let built = table_bytes(&report, opts);
     let bytes: &[u8] = match &built {
         Ok(bytes) => bytes,
@@ -430,12 +434,15 @@ pub fn compile(input: &Path, output: &Path, opts: &Options) -> Result<Summary, C
     })?;
     let targets: redirects_format::fx::FxHashSet<&str> =
         report.rules.iter().map(|r| r.target.as_str()).collect();
+    let mut timings = report.timings.clone();
+    timings.push(("write", started.elapsed()));
     // One key per rule: the lint removed duplicate keys.
     Ok(Summary {
         rules: report.rules.len(),
         targets: targets.len(),
         bytes: bytes.len(),
         warnings: report.warnings,
+        timings,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::template;
 use crate::vocab::Vocab;
 use crate::{bits, index, store};
 use crate::{Flags, FormatError, Status, TableOptions, MAGIC};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Templates used by at least this many rules are numbered first, and
 /// their number is written in the value code's patterns; the others are
@@ -87,24 +87,36 @@ impl TableBuilder {
         // Each key's symbols, and every target cut into a template and a
         // slice (in parallel: the longest-common-run search is the costly
         // part at a million rules).
-        let split = |(key, target, status, flags): &(K, T, Status, Flags)| {
-            let key = key.as_ref();
-            let mut symbols = Vec::with_capacity(key.len());
-            let fits = vocab.symbols(key, |s| {
-                symbols.push(s);
-                symbols.len() <= MAX_SYMBOLS
-            });
-            let (record, slice) = cut_target(key, target.as_ref(), *status, *flags);
-            (fits.then_some(symbols), record, slice)
-        };
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
         let chunk = entries.len().div_ceil(threads).max(1);
-        let parts: Vec<Vec<_>> = std::thread::scope(|s| {
+        // A chunk of entries: its keys' symbols one after the other and
+        // where each key ends, its targets cut; `Err(i)` if the chunk's
+        // `i`-th key has too many symbols.
+        let split = |c: &[(K, T, Status, Flags)]| {
+            let mut symbols = Vec::with_capacity(c.len() * 16);
+            let mut ends = Vec::with_capacity(c.len());
+            let mut cut = Vec::with_capacity(c.len());
+            for (i, (key, target, status, flags)) in c.iter().enumerate() {
+                let key = key.as_ref();
+                let start = symbols.len();
+                let fits = vocab.symbols(key, |s| {
+                    symbols.push(s);
+                    symbols.len() - start <= MAX_SYMBOLS
+                });
+                if !fits {
+                    return Err(i);
+                }
+                ends.push(symbols.len());
+                cut.push(cut_target(key, target.as_ref(), *status, *flags));
+            }
+            Ok((symbols, ends, cut))
+        };
+        let parts: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = entries
                 .chunks(chunk)
-                .map(|c| s.spawn(move || c.iter().map(split).collect::<Vec<_>>()))
+                .map(|c| s.spawn(move || split(c)))
                 .collect();
             handles
                 .into_iter()
@@ -114,12 +126,13 @@ impl TableBuilder {
         let mut symbols = Vec::new();
         let mut ends = Vec::with_capacity(entries.len());
         let mut cut = Vec::with_capacity(entries.len());
-        for (i, (syms, record, slice)) in parts.into_iter().flatten().enumerate() {
-            let syms =
-                syms.ok_or_else(|| FormatError::KeyTooLong(entries[i].0.as_ref().to_vec()))?;
+        for (n, part) in parts.into_iter().enumerate() {
+            let (syms, part_ends, part_cut) = part
+                .map_err(|i| FormatError::KeyTooLong(entries[n * chunk + i].0.as_ref().to_vec()))?;
+            let base = symbols.len();
             symbols.extend_from_slice(&syms);
-            ends.push(symbols.len());
-            cut.push((record, slice));
+            ends.extend(part_ends.into_iter().map(|e| base + e));
+            cut.extend(part_cut);
         }
         let key = |i: u32| {
             let i = i as usize;
@@ -145,14 +158,16 @@ impl TableBuilder {
                 entries[w[0].1 as usize].0.as_ref().to_vec(),
             ));
         }
-        let mut hosts: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        // The distinct hosts (a set first: a million keys name a few
+        // thousand hosts), then sorted.
+        let mut named: [HashSet<&[u8], FxBuild>; 2] = Default::default();
         let (mut prefix_depths, mut prefix_rules) = (0u64, 0u64);
         for (k, _, _, _) in entries {
             let k = k.as_ref();
             let (exact, rest) = (k.first() == Some(&EXACT), k.get(1..).unwrap_or_default());
             let at = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
             if at > 0 {
-                hosts[usize::from(!exact)].push(rest[..at].to_vec());
+                named[usize::from(!exact)].insert(&rest[..at]);
             }
             if k.first() == Some(&PREFIX) {
                 let slashes = rest[at..].iter().filter(|&&b| b == b'/').count();
@@ -160,10 +175,11 @@ impl TableBuilder {
                 prefix_rules += 1;
             }
         }
-        for list in &mut hosts {
+        let hosts = named.map(|set| {
+            let mut list: Vec<Vec<u8>> = set.into_iter().map(<[u8]>::to_vec).collect();
             list.sort_unstable();
-            list.dedup();
-        }
+            list
+        });
         let prepared = Prepared {
             options,
             vocab,
@@ -230,46 +246,75 @@ impl Prepared {
     fn write(&self) -> Result<Vec<u8>, FormatError> {
         // Number the templates: the frequent ones first (most used
         // first), then the others by first use in key order.
-        let mut uses: HashMap<&[u8], u64, FxBuild> = HashMap::default();
-        for (record, _) in &self.cut {
-            *uses.entry(record.as_slice()).or_default() += 1;
-        }
-        let mut frequent: Vec<(&[u8], u64)> = uses
+        // Each rule's record as a number of a distinct record (in order
+        // of first appearance), and how many rules use each.
+        let mut distinct: HashMap<&[u8], u32, FxBuild> = HashMap::default();
+        let mut texts: Vec<&[u8]> = Vec::new();
+        let mut uses: Vec<u64> = Vec::new();
+        let of_rule: Vec<u32> = self
+            .cut
             .iter()
-            .filter(|&(_, &n)| n >= FREQUENT)
-            .map(|(&r, &n)| (r, n))
+            .map(|(record, _)| {
+                let d = *distinct.entry(record.as_slice()).or_insert_with(|| {
+                    texts.push(record);
+                    uses.push(0);
+                    texts.len() as u32 - 1
+                });
+                uses[d as usize] += 1;
+                d
+            })
             .collect();
-        frequent.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let mut ids: HashMap<&[u8], u64, FxBuild> = HashMap::default();
-        let mut records: Vec<&[u8]> = Vec::with_capacity(uses.len());
-        for (r, _) in &frequent {
-            ids.insert(r, records.len() as u64);
-            records.push(r);
+        drop(distinct);
+        let mut frequent: Vec<u32> = (0..texts.len() as u32)
+            .filter(|&d| uses[d as usize] >= FREQUENT)
+            .collect();
+        frequent.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            uses[b].cmp(&uses[a]).then(texts[a].cmp(texts[b]))
+        });
+        const NONE: u64 = u64::MAX;
+        let mut ids = vec![NONE; texts.len()];
+        let mut records: Vec<&[u8]> = Vec::with_capacity(texts.len());
+        for &d in &frequent {
+            ids[d as usize] = records.len() as u64;
+            records.push(texts[d as usize]);
         }
         let mut values = Vec::with_capacity(self.order.len());
         for &i in &self.order {
-            let (record, slice) = &self.cut[i as usize];
-            let id = *ids.entry(record.as_slice()).or_insert_with(|| {
-                records.push(record);
-                records.len() as u64 - 1
-            });
+            let (_, slice) = &self.cut[i as usize];
+            let d = of_rule[i as usize] as usize;
+            if ids[d] == NONE {
+                ids[d] = records.len() as u64;
+                records.push(texts[d]);
+            }
             values.push(Value {
-                template_id: id,
+                template_id: ids[d],
                 start: slice.start as u64,
                 back: slice.back as u64,
                 whole: slice.whole,
             });
         }
         let keys: Vec<&[u32]> = self.order.iter().map(|&i| self.key(i as usize)).collect();
-        let index = index::write(
-            &keys,
-            &values,
-            records.len() as u64,
-            frequent.len() as u64,
-            self.vocab.symbols_len(),
-        );
-        let words = Vocab::choose(records.iter().copied(), 1);
-        let store = store::write(&records, &words);
+        // The index and the templates do not depend on each other: the
+        // templates' words and store on a second thread.
+        let (index, (words, store)) = std::thread::scope(|s| {
+            let templates = s.spawn(|| {
+                let words = Vocab::choose(records.iter().copied(), 1);
+                let store = store::write(&records, &words);
+                (words, store)
+            });
+            let index = index::write(
+                &keys,
+                &values,
+                records.len() as u64,
+                frequent.len() as u64,
+                self.vocab.symbols_len(),
+            );
+            (
+                index,
+                templates.join().expect("no panic while writing templates"),
+            )
+        });
         let mut out = Vec::with_capacity(64 + index.len() + store.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&0u64.to_le_bytes());
@@ -380,6 +425,29 @@ mod tests {
             b.finish().unwrap_err(),
             FormatError::DuplicateKey(k) if k == b"=/x"
         ));
+    }
+
+    #[test]
+    fn names_the_first_key_with_too_many_symbols() {
+        // Keys of single bytes (no word repeats): the third and the last
+        // are over the limit, in different chunks when built on threads.
+        let long = |c: char| format!("=/{}", format!("{c}/").repeat(MAX_SYMBOLS / 2 + 1));
+        let keys = [
+            "=/a".to_string(),
+            "=/b".to_string(),
+            long('c'),
+            "=/d".to_string(),
+            long('e'),
+        ];
+        let entries: Vec<_> = keys
+            .iter()
+            .map(|k| (k.as_bytes(), "/t", Status::Found, Flags::default()))
+            .collect();
+        assert!(matches!(
+            TableBuilder::build(TableOptions::default(), &entries).unwrap_err(),
+            FormatError::KeyTooLong(k) if k == keys[2].as_bytes()
+        ));
+        assert!(TableBuilder::build(TableOptions::default(), &entries[..2]).is_ok());
     }
 
     #[test]

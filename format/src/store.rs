@@ -14,24 +14,34 @@ const SAMPLE: usize = 8;
 
 /// Writes `records` (in number order).
 pub(crate) fn write(records: &[&[u8]], vocab: &Vocab) -> Vec<u8> {
+    // Every record's symbols, then `END`, one after the other: the three
+    // passes below read them instead of looking the words up again.
+    let mut symbols = Vec::with_capacity(records.iter().map(|r| r.len() / 2 + 1).sum());
+    for r in records {
+        vocab.symbols(r, |s| {
+            symbols.push(s);
+            true
+        });
+        symbols.push(END);
+    }
     let mut learner = ContextsLearner::new(vocab.symbols_len());
-    for r in records {
-        coded(vocab, r, |prev, s| learner.add(prev, s));
-    }
+    coded(&symbols, |prev, s| learner.add(prev, s));
     let mut counts = ContextCounts::new(vocab.symbols_len(), learner.finish());
-    for r in records {
-        coded(vocab, r, |prev, s| counts.add(prev, s));
-    }
+    coded(&symbols, |prev, s| counts.add(prev, s));
     let codes = counts.codes();
     let code = codes.encoder();
     let mut w = BitWriter::default();
     let mut samples = Vec::with_capacity(records.len().div_ceil(SAMPLE));
-    for (i, r) in records.iter().enumerate() {
-        if i.is_multiple_of(SAMPLE) {
-            samples.push(w.bit_len());
+    let mut i = 0usize;
+    coded(&symbols, |prev, s| {
+        if prev.is_none() {
+            if i.is_multiple_of(SAMPLE) {
+                samples.push(w.bit_len());
+            }
+            i += 1;
         }
-        coded(vocab, r, |prev, s| code.put(&mut w, prev, s));
-    }
+        code.put(&mut w, prev, s)
+    });
     let mut out = Vec::new();
     out.extend_from_slice(&(records.len() as u64).to_le_bytes());
     let mut part = Vec::new();
@@ -44,16 +54,15 @@ pub(crate) fn write(records: &[&[u8]], vocab: &Vocab) -> Vec<u8> {
     out
 }
 
-/// Calls `f` with each symbol of `record` and the one before it, then
-/// with the end symbol.
-fn coded(vocab: &Vocab, record: &[u8], mut f: impl FnMut(Option<u32>, u32)) {
+/// Calls `f` with each symbol of the records in `symbols` (each ended by
+/// [`END`]) and the one before it in its record (`None` for a record's
+/// first symbol).
+fn coded(symbols: &[u32], mut f: impl FnMut(Option<u32>, u32)) {
     let mut prev = None;
-    vocab.symbols(record, |s| {
+    for &s in symbols {
         f(prev, s);
-        prev = Some(s);
-        true
-    });
-    f(prev, END);
+        prev = (s != END).then_some(s);
+    }
 }
 
 /// Loaded template records (ranges of the table file).

@@ -66,6 +66,11 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     if args.timings {
         for (step, took) in &report.steps {
             eprintln!("  {step:<28} {:>7.2} s", took.as_secs_f64());
+            if *step == artifact::COMPILE_STEP {
+                for (step, took) in &s.timings {
+                    eprintln!("    {step:<26} {:>7.2} s", took.as_secs_f64());
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
