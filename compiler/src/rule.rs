@@ -129,19 +129,27 @@ pub fn check_target(target: &str, prefix: bool) -> Result<(), ErrorKind> {
     let bad = || ErrorKind::BadTarget {
         target: target.to_string(),
     };
-    if target.chars().any(char::is_whitespace) {
+    let whitespace = if target.is_ascii() {
+        // `char::is_whitespace` of an ASCII byte.
+        target.bytes().any(|b| matches!(b, b' ' | b'\t'..=b'\r'))
+    } else {
+        target.chars().any(char::is_whitespace)
+    };
+    if whitespace {
         return Err(bad());
     }
     let url = Url::parse(target).ok_or_else(bad)?;
-    if url.host().is_some_and(str::is_empty) && !target.contains(":splat") {
+    // The first `:splat`: it is in a prefix of the target if any is.
+    let splat = target.find(":splat");
+    if url.host().is_some_and(str::is_empty) && splat.is_none() {
         return Err(bad());
     }
-    if !prefix && target.contains(":splat") {
+    if !prefix && splat.is_some() {
         return Err(ErrorKind::SplatWithoutPrefix {
             target: target.to_string(),
         });
     }
-    if target[..url.path_start()].contains(":splat") {
+    if splat.is_some_and(|at| at + ":splat".len() <= url.path_start()) {
         return Err(ErrorKind::SplatOutsidePath {
             target: target.to_string(),
         });

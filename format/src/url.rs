@@ -237,6 +237,10 @@ fn hex(b: u8) -> Option<u8> {
 /// assert_eq!(normalize_path("/caf%C3%A9", o).as_deref(), Some("/café".as_bytes()));
 /// ```
 pub fn normalize_path(path: &str, opts: TableOptions) -> Option<Vec<u8>> {
+    // Most paths are already normal (a compile reads a million).
+    if is_normal(path.as_bytes(), opts) {
+        return Some(path.as_bytes().to_vec());
+    }
     let out = normalize_path_keep_case(path, opts)?;
     Some(if opts.case_insensitive {
         lower_case(out)
@@ -408,6 +412,9 @@ pub(crate) fn normalize_host_into<'a, const N: usize>(
 /// trailing dot. `None` if it holds anything but letters, digits, `-`,
 /// `.`, `_` or non-ASCII (IDN) text.
 pub fn normalize_host(host: &str) -> Option<String> {
+    if is_normal_host(host) {
+        return Some(host.to_string());
+    }
     let decoded;
     let host = if host.contains('%') {
         decoded = String::from_utf8(percent_decode(host)?).ok()?;
@@ -427,7 +434,24 @@ pub fn normalize_host(host: &str) -> Option<String> {
 /// Whether a byte may stand as is in a URI (RFC 3986: unreserved,
 /// reserved, and `%` when it starts a valid escape).
 fn allowed_in_uri(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b)
+    const ALLOWED: [bool; 256] = byte_set(b"-._~:/?#[]@!$&'()*+,;=");
+    ALLOWED[usize::from(b)]
+}
+
+/// The ASCII letters and digits and `extra`, as a table by byte value.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        set[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        set[extra[i] as usize] = true;
+        i += 1;
+    }
+    set
 }
 
 /// Escapes a rule's target so it is a valid URI: every byte that may not
@@ -442,6 +466,9 @@ fn allowed_in_uri(b: u8) -> bool {
 /// ```
 pub fn escape_target(target: &str) -> String {
     let bytes = target.as_bytes();
+    if bytes.iter().all(|&b| b != b'%' && allowed_in_uri(b)) {
+        return target.to_string();
+    }
     let mut out = String::with_capacity(bytes.len());
     for (i, &b) in bytes.iter().enumerate() {
         let valid_escape = b == b'%'
@@ -464,11 +491,13 @@ pub fn encode_path(bytes: &[u8]) -> String {
 }
 
 fn keep_in_path(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+    const KEEP: [bool; 256] = byte_set(b"-._~!$&'()*+,;=:@/");
+    KEEP[usize::from(b)]
 }
 
 fn keep_in_query(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+    const KEEP: [bool; 256] = byte_set(b"-._~!$&'()*+,;=:@/?%");
+    KEEP[usize::from(b)]
 }
 
 /// Like [`encode_path`] for a query: keeps `?`, `=` and `&`, and `%` (the
