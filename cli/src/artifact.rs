@@ -107,13 +107,24 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> Result<BuildReport
         let t = Instant::now();
         progress("compiling rules");
         let table = data_dir.join(TABLE_FILE);
-        let summary = redirects_compiler::compile(&opts.rules, &table, &opts.compile)
-            .map_err(compile_error)?;
+        // The lookup module compiles (for Wizer) on a thread of its own
+        // meanwhile: it does not depend on the rules.
+        let (summary, wizening) = std::thread::scope(|s| {
+            let wizening = s.spawn(|| Wizening::new(modules::LOOKUP_CORE));
+            let summary = redirects_compiler::compile(&opts.rules, &table, &opts.compile);
+            let wizening = wizening
+                .join()
+                .expect("no panic while compiling the lookup");
+            (summary, wizening)
+        });
+        let summary = summary.map_err(compile_error)?;
+        let wizening = wizening.context("Wizer could not compile the lookup")?;
         steps.push((COMPILE_STEP, t.elapsed()));
 
         let t = Instant::now();
         progress("loading the table (Wizer)");
-        let wizened = wizer(modules::LOOKUP_CORE, &table)
+        let wizened = wizening
+            .run(&table)
             .context("Wizer could not initialise the lookup with the table")?;
         steps.push(("wizer", t.elapsed()));
 
@@ -245,60 +256,94 @@ pub fn validate(component: &[u8], wasi_p3: bool) -> Result<()> {
 /// returns the snapshot. Nothing else of the host is visible to the guest;
 /// imports other than WASI preview1 are defined as traps.
 pub fn wizer(core: &[u8], table: &Path) -> Result<Vec<u8>> {
-    use wasmtime_wasi::{p1::WasiP1Ctx, FsPerms, WasiCtxBuilder};
-    let dir = parent_dir(table);
-    let name = table
-        .file_name()
-        .context("the table has no file name")?
-        .to_string_lossy()
-        .into_owned();
-    let mut config = wasmtime::Config::new();
-    config.relaxed_simd_deterministic(true);
-    let engine = wasmtime::Engine::new(&config)?;
-    let wasi: WasiP1Ctx = WasiCtxBuilder::new()
-        .inherit_stderr()
-        .env(
-            redirects_format::DATA_ENV,
-            format!("{GUEST_DATA_DIR}/{name}"),
-        )
-        .preopened_dir(dir, GUEST_DATA_DIR, FsPerms::ReadOnly)?
-        .build_p1();
-    let mut store = wasmtime::Store::new(&engine, wasi);
-    let mut linker = wasmtime::Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
-    let mut wizer = wasmtime_wizer::Wizer::new();
-    // The name the lookup exports (Wizer's own CLI default before 49).
-    wizer.init_func(INIT_FUNC);
-    let (cx, instrumented) = wizer.instrument(core)?;
-    let module = wasmtime::Module::new(&engine, &instrumented)?;
-    // A router module also imports `wasi:http` and the lookup, which its
-    // init never calls: they trap if it did.
-    linker.define_unknown_imports_as_traps(&module)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    let snapshot = runtime.block_on(async {
-        use wasmtime::error::Context as _;
-        let instance = linker.instantiate_async(&mut store, &module).await?;
-        // As `Wizer::run` does: a reactor's `_initialize` first, then the
-        // init function.
-        if let Some(init) = instance.get_func(&mut store, "_initialize") {
-            init.typed::<(), ()>(&store)?
+    Wizening::new(core)?.run(table)
+}
+
+/// A core module instrumented by Wizer and compiled, not yet run: what
+/// [`wizer`] does before it needs the table, so that [`build`] does it
+/// while the rules compile.
+pub struct Wizening<'a> {
+    engine: wasmtime::Engine,
+    wizer: wasmtime_wizer::Wizer,
+    cx: wasmtime_wizer::ModuleContext<'a>,
+    module: wasmtime::Module,
+}
+
+impl<'a> Wizening<'a> {
+    /// Instruments and compiles `core`.
+    pub fn new(core: &'a [u8]) -> Result<Wizening<'a>> {
+        let mut config = wasmtime::Config::new();
+        config.relaxed_simd_deterministic(true);
+        let engine = wasmtime::Engine::new(&config)?;
+        let mut wizer = wasmtime_wizer::Wizer::new();
+        // The name the lookup exports (Wizer's own CLI default before 49).
+        wizer.init_func(INIT_FUNC);
+        let (cx, instrumented) = wizer.instrument(core)?;
+        let module = wasmtime::Module::new(&engine, &instrumented)?;
+        Ok(Wizening {
+            engine,
+            wizer,
+            cx,
+            module,
+        })
+    }
+
+    /// Runs the init function with `table` (see [`wizer`]) and returns
+    /// the snapshot.
+    pub fn run(self, table: &Path) -> Result<Vec<u8>> {
+        use wasmtime_wasi::{p1::WasiP1Ctx, FsPerms, WasiCtxBuilder};
+        let Wizening {
+            engine,
+            wizer,
+            cx,
+            module,
+        } = self;
+        let dir = parent_dir(table);
+        let name = table
+            .file_name()
+            .context("the table has no file name")?
+            .to_string_lossy()
+            .into_owned();
+        let wasi: WasiP1Ctx = WasiCtxBuilder::new()
+            .inherit_stderr()
+            .env(
+                redirects_format::DATA_ENV,
+                format!("{GUEST_DATA_DIR}/{name}"),
+            )
+            .preopened_dir(dir, GUEST_DATA_DIR, FsPerms::ReadOnly)?
+            .build_p1();
+        let mut store = wasmtime::Store::new(&engine, wasi);
+        let mut linker = wasmtime::Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
+        // A router module also imports `wasi:http` and the lookup, which its
+        // init never calls: they trap if it did.
+        linker.define_unknown_imports_as_traps(&module)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let snapshot = runtime.block_on(async {
+            use wasmtime::error::Context as _;
+            let instance = linker.instantiate_async(&mut store, &module).await?;
+            // As `Wizer::run` does: a reactor's `_initialize` first, then the
+            // init function.
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.typed::<(), ()>(&store)?
+                    .call_async(&mut store, ())
+                    .await
+                    .context("calling the module's _initialize")?;
+            }
+            instance
+                .get_typed_func::<(), ()>(&mut store, INIT_FUNC)
+                .with_context(|| format!("the module exports no `{INIT_FUNC}: func()`"))?
                 .call_async(&mut store, ())
                 .await
-                .context("calling the module's _initialize")?;
-        }
-        instance
-            .get_typed_func::<(), ()>(&mut store, INIT_FUNC)
-            .with_context(|| format!("the module exports no `{INIT_FUNC}: func()`"))?
-            .call_async(&mut store, ())
-            .await
-            .with_context(|| format!("the `{INIT_FUNC}` function trapped"))?;
-        let mut state = Loaded {
-            store: &mut store,
-            instance,
-        };
-        wizer.snapshot(&cx, &mut state).await
-    })?;
-    Ok(snapshot)
+                .with_context(|| format!("the `{INIT_FUNC}` function trapped"))?;
+            let mut state = Loaded {
+                store: &mut store,
+                instance,
+            };
+            wizer.snapshot(&cx, &mut state).await
+        })?;
+        Ok(snapshot)
+    }
 }
 
 /// The init function Wizer calls in the lookup core module.

@@ -611,3 +611,14 @@ fn screen_reports_are_capped_by_kind() {
     assert!(report.is_capped(SHOWN_PER_KIND));
     assert_eq!(report.render_all().lines().count(), 33);
 }
+
+#[test]
+fn distinct_counts_each_string_once() {
+    assert_eq!(
+        super::distinct(["/a", "/b", "/a", "", "/b", ""].into_iter()),
+        3
+    );
+    assert_eq!(super::distinct(std::iter::empty()), 0);
+    let many: Vec<String> = (0..10_000).map(|i| format!("/t/{}", i % 777)).collect();
+    assert_eq!(super::distinct(many.iter().map(String::as_str)), 777);
+}
