@@ -40,6 +40,34 @@ impl Table {
     /// Reads a table written by [`crate::TableBuilder::finish`], taking ownership
     /// of its bytes.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Table, FormatError> {
+        let (table, prefix_rules) = Table::read_parts(bytes)?;
+        table.check(prefix_rules)
+    }
+
+    /// Reads a table this process has just written from these keys (the
+    /// raw keys of [`crate::TableBuilder::build_again`]'s entries, in any
+    /// order): what [`Table::from_bytes`] does without decoding every key
+    /// and template to check them, for a compiler that reads back its own
+    /// table to follow targets. Anything that loads a table from a file
+    /// (the lookup component's Wizer init) uses [`Table::from_bytes`].
+    pub fn from_written<'k>(
+        bytes: Vec<u8>,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) -> Result<Table, FormatError> {
+        let (mut table, prefix_rules) = Table::read_parts(bytes)?;
+        let mut filter = Filter::with_capacity(prefix_rules.min(table.len() as u64) as usize);
+        for key in keys.filter(|k| k.first() == Some(&PREFIX)) {
+            if filter.has_room() {
+                filter.insert(key);
+            }
+        }
+        table.prefix_filter = filter;
+        Ok(table)
+    }
+
+    /// The parts of a table file, read and located (the keys and templates
+    /// not yet checked, no prefix filter), and its number of prefix rules.
+    fn read_parts(bytes: Vec<u8>) -> Result<(Table, u64), FormatError> {
         check_magic(&bytes)?;
         let truncated = || FormatError::Truncated {
             expected: 40,
@@ -92,6 +120,14 @@ impl Table {
             prefix_depths,
             prefix_filter: Filter::default(),
         };
+        Ok((table, prefix_rules))
+    }
+
+    /// Checks every template and key of a table from [`Table::read_parts`]
+    /// and builds its prefix filter.
+    fn check(self, prefix_rules: u64) -> Result<Table, FormatError> {
+        let table = self;
+        let corrupt = FormatError::Corrupt;
         // Every template must parse, and every key decode, in order, with
         // a value naming a template (a prefix rule's value takes no slice).
         table

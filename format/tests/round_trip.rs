@@ -148,3 +148,60 @@ fn every_rule_reads_back() {
         }
     }
 }
+
+/// A table read back by the process that wrote it (`Table::from_written`,
+/// which skips checking every key) answers every request as the same
+/// bytes read with `Table::from_bytes` do, prefix rules included (their
+/// filter is built from the keys given instead of the decoded ones).
+#[test]
+fn a_table_read_back_by_its_writer_answers_as_from_bytes() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut entries = Vec::new();
+    let mut seen = HashSet::new();
+    for i in 0..6_000 {
+        let mut path = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            path.push(b'/');
+            path.extend(WORDS[rng.below(WORDS.len())].as_bytes());
+            path.extend(format!("{}", rng.below(50)).as_bytes());
+        }
+        let host = HOSTS[rng.below(HOSTS.len())];
+        let key = if i % 3 == 0 {
+            prefix_key(host, &path)
+        } else {
+            exact_key(host, &path, None)
+        };
+        if seen.insert(key.clone()) {
+            let target = format!("/to/{}", rng.below(500));
+            entries.push((key, target, host, path));
+        }
+    }
+    let built: Vec<_> = entries
+        .iter()
+        .map(|(k, t, ..)| (k.as_slice(), t.as_str(), Status::Found, Flags::default()))
+        .collect();
+    let bytes = TableBuilder::build(TableOptions::default(), &built).unwrap();
+    let checked = Table::from_bytes(bytes.clone()).unwrap();
+    let written = Table::from_written(bytes, entries.iter().map(|e| e.0.as_slice())).unwrap();
+    let (mut asked, mut by_prefix) = (0, 0);
+    for (key, _, host, path) in &entries {
+        let path = String::from_utf8(path.clone()).unwrap();
+        for path in [path.clone(), format!("{path}/under/it"), format!("{path}x")] {
+            let req = Request {
+                host: Some(*host).filter(|h| !h.is_empty()),
+                path: &path,
+                query: None,
+            };
+            let want = checked.resolve(&req);
+            assert_eq!(written.resolve(&req), want, "{path}");
+            asked += 1;
+            by_prefix += usize::from(
+                key[0] == redirects_format::raw::PREFIX && want.is_some() && path.ends_with("/it"),
+            );
+        }
+    }
+    assert!(
+        asked > 15_000 && by_prefix > 1_000,
+        "{asked} asked, {by_prefix} by prefix"
+    );
+}
