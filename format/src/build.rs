@@ -8,7 +8,7 @@ use crate::template;
 use crate::vocab::Vocab;
 use crate::{bits, index, store};
 use crate::{Flags, FormatError, Status, TableOptions, MAGIC};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Templates used by at least this many rules are numbered first, and
 /// their number is written in the value code's patterns; the others are
@@ -109,7 +109,7 @@ impl TableBuilder {
                     return Err(i);
                 }
                 ends.push(symbols.len());
-                cut.push(cut_target(key, target.as_ref(), *status, *flags));
+                cut.push(Cut::new(key, target.as_ref(), *status, *flags));
             }
             Ok((symbols, ends, cut))
         };
@@ -205,7 +205,7 @@ pub struct Prepared {
     /// ... each ending here.
     ends: Vec<usize>,
     /// Each rule's template record and slice, in the caller's order.
-    cut: Vec<(Vec<u8>, template::Slice)>,
+    cut: Vec<Cut>,
     /// The rules in key order.
     order: Vec<u32>,
     /// The hosts exact rules name, and those prefix rules name (sorted).
@@ -233,7 +233,7 @@ impl Prepared {
         assert_eq!(entries.len(), self.cut.len(), "the rules prepared");
         for &i in changed {
             let (key, target, status, flags) = &entries[i];
-            self.cut[i] = cut_target(key.as_ref(), target.as_ref(), *status, *flags);
+            self.cut[i] = Cut::new(key.as_ref(), target.as_ref(), *status, *flags);
         }
         self.write()
     }
@@ -246,25 +246,35 @@ impl Prepared {
     fn write(&self) -> Result<Vec<u8>, FormatError> {
         // Number the templates: the frequent ones first (most used
         // first), then the others by first use in key order.
-        // Each rule's record as a number of a distinct record (in order
-        // of first appearance), and how many rules use each.
-        let mut distinct: HashMap<&[u8], u32, FxBuild> = HashMap::default();
+        // Each rule's record as the number of a distinct record, and how
+        // many rules use each: the rules sorted by their record's hash,
+        // then each run of one hash split into its distinct records (a
+        // run is almost always one record). A hash map of a million
+        // records took longer: a random access per rule.
+        let mut by_hash: Vec<(u64, u32)> = (self.cut.iter().enumerate())
+            .map(|(i, c)| (c.hash, i as u32))
+            .collect();
+        by_hash.sort_unstable();
         let mut texts: Vec<&[u8]> = Vec::new();
         let mut uses: Vec<u64> = Vec::new();
-        let of_rule: Vec<u32> = self
-            .cut
-            .iter()
-            .map(|(record, _)| {
-                let d = *distinct.entry(record.as_slice()).or_insert_with(|| {
-                    texts.push(record);
-                    uses.push(0);
-                    texts.len() as u32 - 1
-                });
-                uses[d as usize] += 1;
-                d
-            })
-            .collect();
-        drop(distinct);
+        let mut of_rule = vec![0u32; self.cut.len()];
+        for run in by_hash.chunk_by(|a, b| a.0 == b.0) {
+            let first = texts.len();
+            for &(_, i) in run {
+                let record = self.cut[i as usize].record.as_slice();
+                let d = match texts[first..].iter().position(|&t| t == record) {
+                    Some(p) => first + p,
+                    None => {
+                        texts.push(record);
+                        uses.push(0);
+                        texts.len() - 1
+                    }
+                };
+                uses[d] += 1;
+                of_rule[i as usize] = d as u32;
+            }
+        }
+        drop(by_hash);
         let mut frequent: Vec<u32> = (0..texts.len() as u32)
             .filter(|&d| uses[d as usize] >= FREQUENT)
             .collect();
@@ -281,7 +291,7 @@ impl Prepared {
         }
         let mut values = Vec::with_capacity(self.order.len());
         for &i in &self.order {
-            let (_, slice) = &self.cut[i as usize];
+            let slice = &self.cut[i as usize].slice;
             let d = of_rule[i as usize] as usize;
             if ids[d] == NONE {
                 ids[d] = records.len() as u64;
@@ -336,6 +346,25 @@ impl Prepared {
         let len = out.len() as u64;
         out[8..16].copy_from_slice(&len.to_le_bytes());
         Ok(out)
+    }
+}
+
+/// A rule's target cut ([`cut_target`]), with its record's hash.
+#[derive(Debug)]
+struct Cut {
+    record: Vec<u8>,
+    hash: u64,
+    slice: template::Slice,
+}
+
+impl Cut {
+    fn new(key: &[u8], target: &str, status: Status, flags: Flags) -> Cut {
+        let (record, slice) = cut_target(key, target, status, flags);
+        Cut {
+            hash: crate::fx::hash(&record),
+            record,
+            slice,
+        }
     }
 }
 
