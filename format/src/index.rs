@@ -235,21 +235,35 @@ pub(crate) fn write(
             .min(0xFFFF)
     };
     let lcps: Vec<usize> = (0..keys.len()).map(shared_len).collect();
+    // Each key's written part, one after the other in key order: the
+    // symbol before it (or `NO_SYMBOL`), the symbols it does not share
+    // with the key before, `END`. The three passes below read this in
+    // order instead of the keys, which lie in the caller's order.
+    let mut stream: Vec<u32> = Vec::with_capacity(keys.len() * 8);
+    let mut starts: Vec<usize> = Vec::with_capacity(keys.len() + 1);
+    for (key, &l) in keys.iter().zip(&lcps) {
+        starts.push(stream.len());
+        stream.push(l.checked_sub(1).map_or(NO_SYMBOL, |p| key[p]));
+        stream.extend_from_slice(&key[l..]);
+        stream.push(END);
+    }
+    starts.push(stream.len());
+    let written = |i: usize| &stream[starts[i]..starts[i + 1]];
+    let value_symbols: Vec<u32> = patterns.iter().map(value_symbol).collect();
 
     // What follows each word (the key code's contexts), then counts for
     // the three codes.
     let mut learner = ContextsLearner::new(symbols);
-    for (key, &l) in keys.iter().zip(&lcps) {
-        coded(key, l, |prev, s| learner.add(prev, s));
+    for i in 0..keys.len() {
+        coded_written(written(i), |prev, s| learner.add(prev, s));
     }
     let mut key_counts = ContextCounts::new(symbols, learner.finish());
     let mut lcp_counts = vec![0u64; LCP_ESCAPE as usize + 1];
     let mut value_counts = vec![0u64; shared.len() + 1];
-    for (i, key) in keys.iter().enumerate() {
-        let l = lcps[i];
+    for (i, &l) in lcps.iter().enumerate() {
         lcp_counts[l.min(LCP_ESCAPE as usize)] += 1;
-        coded(key, l, |prev, s| key_counts.add(prev, s));
-        value_counts[value_symbol(&patterns[i]) as usize] += 1;
+        coded_written(written(i), |prev, s| key_counts.add(prev, s));
+        value_counts[value_symbols[i] as usize] += 1;
     }
     let (key_codes, lcp_lengths, value_lengths) = (
         key_counts.codes(),
@@ -270,8 +284,7 @@ pub(crate) fn write(
     let mut w = BitWriter::default();
     let mut directory: Vec<[u64; 3]> = Vec::with_capacity(keys.len().div_ceil(BUCKET));
     let mut next_new = frequent;
-    for (i, key) in keys.iter().enumerate() {
-        let l = lcps[i];
+    for (i, &l) in lcps.iter().enumerate() {
         if i.is_multiple_of(BUCKET) {
             directory.push([heads.bit_len(), w.bit_len(), next_new - frequent]);
         }
@@ -286,9 +299,9 @@ pub(crate) fn write(
             lcp_code.put(out, LCP_ESCAPE);
             out.write(l as u64, 16);
         }
-        coded(key, l, |prev, s| key_code.put(out, prev, s));
+        coded_written(written(i), |prev, s| key_code.put(out, prev, s));
         let p = &patterns[i];
-        let s = value_symbol(p);
+        let s = value_symbols[i];
         value_code.put(&mut w, s);
         if s == escape {
             p.write(&mut w, widths, true);
@@ -331,16 +344,17 @@ pub(crate) fn write(
     out
 }
 
-/// Calls `f` with each symbol written for `key` after the `lcp` it
-/// shares with the key before, and the symbol before it; then with the
-/// end symbol.
-fn coded(key: &[u32], lcp: usize, mut f: impl FnMut(Option<u32>, u32)) {
-    let mut prev = lcp.checked_sub(1).map(|p| key[p]);
-    for &s in &key[lcp..] {
+/// Marks a key's written part that starts the key (no symbol before it).
+const NO_SYMBOL: u32 = u32::MAX;
+
+/// Calls `f` with each symbol of a key's written part (as `write` lays it
+/// out: the symbol before, the symbols, `END`) and the symbol before it.
+fn coded_written(part: &[u32], mut f: impl FnMut(Option<u32>, u32)) {
+    let mut prev = (part[0] != NO_SYMBOL).then_some(part[0]);
+    for &s in &part[1..] {
         f(prev, s);
         prev = Some(s);
     }
-    f(prev, END);
 }
 
 /// The first four symbols of `key` in a number that orders like them

@@ -311,7 +311,12 @@ fn render(opts: &SizesOptions, rows: &[Row]) -> String {
             }
         }
         let took = r.build_time.as_secs_f64();
-        write!(s, " {took:.2} | {:.2} |", took * 1e6 / r.rules.max(1) as f64).unwrap();
+        write!(
+            s,
+            " {took:.2} | {:.2} |",
+            took * 1e6 / r.rules.max(1) as f64
+        )
+        .unwrap();
         s.push('\n');
     }
     s.push('\n');
