@@ -96,6 +96,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads up to 64 bits.
+    #[inline]
     pub(crate) fn read_wide(&mut self, bits: u32) -> u64 {
         if bits > 32 {
             let low = self.read(32);

@@ -151,16 +151,26 @@ pub(crate) struct Decoder {
 /// What decodes the codes longer than [`TABLE_BITS`]: the canonical order.
 #[derive(Debug, Clone)]
 struct Long {
-    first: [u32; MAX_LEN as usize + 2],
-    count: [u32; MAX_LEN as usize + 2],
-    /// Where each length's symbols start in `sorted`.
-    offset: [u32; MAX_LEN as usize + 2],
-    /// Symbols in canonical order.
+    /// Per code length, what its search reads, side by side.
+    lens: [Length; MAX_LEN as usize + 2],
+    /// Symbols in canonical order (in a [`ContextDecoder`], each with the
+    /// context after it in its low 4 bits).
     sorted: Vec<u32>,
     max_len: u32,
-    /// For each length: the first code of the next length, left-justified
-    /// in 32 bits (codes of this length or shorter are below it).
-    limit: [u64; MAX_LEN as usize + 2],
+}
+
+/// The canonical codes of one length.
+#[derive(Debug, Clone, Copy, Default)]
+struct Length {
+    /// The first code of the next length, left-justified in 32 bits
+    /// (codes of this length or shorter are below it).
+    limit: u64,
+    /// The first code of this length.
+    first: u32,
+    /// Number of codes of this length.
+    count: u32,
+    /// Where their symbols start in `sorted`.
+    offset: u32,
 }
 
 impl Decoder {
@@ -198,19 +208,25 @@ impl Decoder {
             }
         }
         let max_len = lengths.iter().map(|&l| u32::from(l)).max().unwrap_or(0);
-        let mut limit = [0u64; MAX_LEN as usize + 2];
-        for len in 1..=MAX_LEN as usize {
-            limit[len] = u64::from(first[len] + count[len]) << (32 - len);
+        let mut lens = [Length::default(); MAX_LEN as usize + 2];
+        for (len, l) in lens.iter_mut().enumerate() {
+            *l = Length {
+                limit: if (1..=MAX_LEN as usize).contains(&len) {
+                    u64::from(first[len] + count[len]) << (32 - len)
+                } else {
+                    0
+                },
+                first: first[len],
+                count: count[len],
+                offset: offset[len],
+            };
         }
         Some(Decoder {
             table,
             long: Long {
-                first,
-                count,
-                offset,
+                lens,
                 sorted,
                 max_len,
-                limit,
             },
         })
     }
@@ -245,14 +261,14 @@ impl Long {
         // length fill the code space below its limit).
         let msb = (bits as u32).reverse_bits();
         for len in shortest..=self.max_len {
-            if u64::from(msb) < self.limit[len as usize] {
+            let l = self.lens.get(len as usize)?;
+            if u64::from(msb) < l.limit {
                 let code = msb >> (32 - len);
-                let l = len as usize;
-                let i = code.checked_sub(self.first[l])?;
-                if i >= self.count[l] {
+                let i = code.checked_sub(l.first)?;
+                if i >= l.count {
                     return None;
                 }
-                let symbol = self.sorted.get((self.offset[l] + i) as usize)?;
+                let symbol = self.sorted.get((l.offset + i) as usize)?;
                 return Some((*symbol, len));
             }
         }
@@ -572,6 +588,10 @@ impl ContextDecoder {
                 };
             }
             crate::buf::scrub((own as Box<[u32]>).into_vec());
+            let mut l = l;
+            for s in &mut l.sorted {
+                *s = *s << 4 | (contexts.of(Some(*s)) & 15) as u32;
+            }
             long.push(l);
             at += used;
         }
@@ -619,8 +639,8 @@ impl ContextDecoder {
         if shortest == 0 {
             return None;
         }
-        let (s, len) = self.long.get(usize::from(ctx.0))?.decode(bits, shortest)?;
-        Some((s, len, self.context(Some(s))))
+        let (packed, len) = self.long.get(usize::from(ctx.0))?.decode(bits, shortest)?;
+        Some((packed >> 4, len, Context((packed & 15) as u8)))
     }
 
     /// The next symbol, which follows `prev`.

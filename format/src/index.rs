@@ -61,6 +61,31 @@ struct Pattern {
     whole: bool,
 }
 
+/// A [`Pattern`] as the lookup keeps it: 16 bytes instead of 40, so that
+/// the value code's patterns take less of the cache (and of the Wizer
+/// snapshot). Fields past `u32` make the table malformed: a pattern's
+/// slice is within a key and its template below the table's count.
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    id: u32,
+    start: u32,
+    back: u32,
+    kind: u8,
+    whole: bool,
+}
+
+impl Packed {
+    fn new(p: Pattern) -> Option<Packed> {
+        Some(Packed {
+            id: u32::try_from(p.id).ok()?,
+            start: u32::try_from(p.start).ok()?,
+            back: u32::try_from(p.back).ok()?,
+            kind: u8::try_from(p.kind).ok()?,
+            whole: p.whole,
+        })
+    }
+}
+
 /// Field widths of escaped values.
 #[derive(Debug, Clone, Copy)]
 struct Widths {
@@ -122,17 +147,57 @@ impl Symbols {
     pub(crate) fn push(&mut self, s: u32) -> bool {
         if self.len < self.stack.len() {
             self.stack[self.len] = s;
-        } else if self.len < MAX_SYMBOLS {
-            if self.heap.is_empty() {
-                self.heap.extend_from_slice(&self.stack);
-            }
-            self.heap.truncate(self.len);
-            self.heap.push(s);
+            self.len += 1;
+            true
         } else {
+            self.push_to_heap(s)
+        }
+    }
+
+    /// [`Symbols::push`] past the stack. The heap holds every symbol while
+    /// there are more than the stack's; when it is taken again after
+    /// symbols were dropped back below that (a key sharing fewer with the
+    /// one before), the stack's symbols are the current ones.
+    #[cold]
+    fn push_to_heap(&mut self, s: u32) -> bool {
+        if self.len >= MAX_SYMBOLS {
             return false;
         }
+        if self.len == self.stack.len() {
+            self.heap.clear();
+            self.heap.extend_from_slice(&self.stack);
+        } else {
+            self.heap.truncate(self.len);
+        }
+        self.heap.push(s);
         self.len += 1;
         true
+    }
+
+    /// Appends what `next` gives until it gives [`END`]; `None` if it
+    /// gives `None` or too many. The length stays in a register while the
+    /// symbols go to the stack.
+    #[inline]
+    fn fill(&mut self, mut next: impl FnMut() -> Option<u32>) -> Option<()> {
+        let mut len = self.len;
+        let result = loop {
+            let Some(s) = next() else { break None };
+            if s == END {
+                break Some(());
+            }
+            if len < self.stack.len() {
+                self.stack[len] = s;
+                len += 1;
+            } else {
+                self.len = len;
+                if !self.push_to_heap(s) {
+                    break None;
+                }
+                len = self.len;
+            }
+        };
+        self.len = len;
+        result
     }
 
     /// Keeps the first `n`.
@@ -428,13 +493,27 @@ impl Directory {
         })
     }
 
+    /// `bits` bits at bit `at` of `bytes` (fields are at most 64 bits).
+    #[inline]
+    fn bits(bytes: &[u8], at: u64, bits: u32) -> u64 {
+        let mut r = BitReader::new(bytes, at);
+        if bits <= 57 {
+            r.read(bits)
+        } else {
+            r.read_wide(bits)
+        }
+    }
+
+    /// Field `f` of row `row` of a part with fields of `widths` bits.
     #[inline]
     fn field(bytes: &[u8], widths: [u32; 3], row: usize, f: usize) -> u64 {
         let record = u64::from(widths[0] + widths[1] + widths[2]);
         let skip = [0, widths[0], widths[0] + widths[1]][f];
-        BitReader::new(bytes, row as u64 * record + u64::from(skip)).read_wide(widths[f])
+        Directory::bits(bytes, row as u64 * record + u64::from(skip), widths[f])
     }
 
+    /// Field `f` of bucket `b`: where its head (0) or its body (1)
+    /// starts, or its first new template number minus `frequent` (2).
     #[inline]
     fn get(&self, file: &[u8], b: usize, f: usize) -> Option<u64> {
         if b >= self.len {
@@ -456,7 +535,7 @@ pub(crate) struct Index {
     key_code: ContextDecoder,
     lcp_code: Decoder,
     value_code: Decoder,
-    patterns: Vec<Pattern>,
+    patterns: Vec<Packed>,
     /// Per bucket: where its head starts in `heads`, where the rest
     /// starts in `bodies`, its first new template number (minus
     /// `frequent`); the widths of the three.
@@ -497,8 +576,8 @@ impl Index {
         let value_code = code(n_patterns.checked_add(1)?)?;
         let (part, _) = c.part()?;
         let mut r = BitReader::new(part, 0);
-        let patterns: Vec<Pattern> = (0..n_patterns.min(MAX_PATTERNS))
-            .map(|_| Pattern::read(&mut r, widths))
+        let patterns: Vec<Packed> = (0..n_patterns.min(MAX_PATTERNS))
+            .map_while(|_| Packed::new(Pattern::read(&mut r, widths)))
             .collect();
         if r.overran() || patterns.len() != n_patterns || frequent > templates {
             return None;
@@ -584,16 +663,11 @@ impl Index {
         self.len.div_ceil(BUCKET)
     }
 
-    /// Field `f` of bucket `b`'s directory entry.
-    #[inline]
-    fn entry(&self, file: &[u8], b: usize, f: usize) -> Option<u64> {
-        self.directory.get(file, b, f)
-    }
-
-    /// A reader at the head of bucket `b`.
+    /// A reader at the head of bucket `b`, and the number of symbols the
+    /// head shares with its block's.
     #[inline]
     fn head<'f>(&self, file: &'f [u8], b: usize) -> Option<(BitReader<'f>, usize)> {
-        let mut r = BitReader::new(&file[self.heads.clone()], self.entry(file, b, 0)?);
+        let mut r = BitReader::new(&file[self.heads.clone()], self.directory.get(file, b, 0)?);
         let l = self.read_lcp(&mut r)?;
         Some((r, l))
     }
@@ -698,8 +772,8 @@ impl Index {
         if r.overran() {
             return Err(());
         }
-        let body = self.entry(file, b, 1).ok_or(())?;
-        let base = self.entry(file, b, 2).ok_or(())?;
+        let body = self.directory.get(file, b, 1).ok_or(())?;
+        let base = self.directory.get(file, b, 2).ok_or(())?;
         let mut next_new = self.frequent.checked_add(base).ok_or(())?;
         let mut r = BitReader::new(&file[self.bodies.clone()], body);
         let n = BUCKET.min(self.len - b * BUCKET);
@@ -753,13 +827,11 @@ impl Index {
     /// last); `None` if they do not decode or are too many.
     fn read_symbols(&self, r: &mut BitReader, cur: &mut Symbols) -> Option<()> {
         let mut ctx = self.key_code.context(cur.as_slice().last().copied());
-        loop {
-            let s = self.key_code.next(r, &mut ctx)?;
-            if s == END {
-                return Some(());
-            }
-            cur.push(s).then_some(())?;
-        }
+        // A copy of the reader, so that its position stays in a register.
+        let mut local = *r;
+        let read = cur.fill(|| self.key_code.next(&mut local, &mut ctx));
+        *r = local;
+        read
     }
 
     /// Reads a value.
@@ -768,11 +840,11 @@ impl Index {
         let s = self.value_code.decode(r)? as usize;
         let p = match self.patterns.get(s) {
             Some(p) => *p,
-            None if s == self.patterns.len() => Pattern::read(r, self.widths),
+            None if s == self.patterns.len() => Packed::new(Pattern::read(r, self.widths))?,
             None => return None,
         };
-        let template_id = match p.kind {
-            FIXED => p.id,
+        let template_id = match u64::from(p.kind) {
+            FIXED => u64::from(p.id),
             NEW => {
                 *next_new += 1;
                 *next_new - 1
@@ -782,8 +854,8 @@ impl Index {
         };
         (template_id < self.templates).then_some(Value {
             template_id,
-            start: p.start,
-            back: p.back,
+            start: u64::from(p.start),
+            back: u64::from(p.back),
             whole: p.whole,
         })
     }
@@ -889,5 +961,44 @@ mod tests {
         .unwrap();
         assert_eq!(index.get(&empty, &[1, 2]), None);
         assert!(index.check(&empty, |_, _| panic!("no key")));
+    }
+
+    #[test]
+    fn keys_longer_than_the_stack_buffer_share_prefixes_of_any_length() {
+        // Keys of 150-300 symbols: the bucket scan's symbols move to the
+        // heap past 128, and the next key shares fewer than 128 with the
+        // one before (then more again).
+        let mut keys: Vec<Vec<u32>> = (0..300u32)
+            .map(|i| {
+                let shared = [40, 100, 127, 128, 129, 200][i as usize % 6];
+                let mut k = vec![300; shared];
+                k.extend((0..150 + i % 150).map(|j| 257 + (i + j) % 13));
+                k
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let values: Vec<Value> = (0..keys.len() as u64)
+            .map(|i| Value {
+                template_id: i % 4,
+                start: 0,
+                back: 0,
+                whole: true,
+            })
+            .collect();
+        let refs: Vec<&[u32]> = keys.iter().map(|k| k.as_slice()).collect();
+        let bytes = write(&refs, &values, 4, 4, 400);
+        let index = Index::read(
+            &mut Cursor {
+                bytes: &bytes,
+                at: 0,
+            },
+            400,
+        )
+        .unwrap();
+        assert!(index.check(&bytes, |_, _| {}));
+        for (k, v) in keys.iter().zip(&values) {
+            assert_eq!(index.get(&bytes, k), Some(*v), "{}", k.len());
+        }
     }
 }
