@@ -27,14 +27,24 @@ const MAX_WORDS: usize = 1 << 16;
 const MAX_WORD: usize = 64;
 
 /// A table's words, and a hash table to find a word's number.
+///
+/// In memory each word is a record of its length (one byte), its number
+/// (two bytes, little-endian) and its bytes, and a hash slot names the
+/// record: finding a request's word reads its slot and then one place
+/// (a probe used to read the slot, the word's end and start, then its
+/// bytes: three places at random, each a cache miss, and in a fresh
+/// instance a page fault).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vocab {
-    text: Vec<u8>,
-    /// Where each word ends in `text`.
-    ends: Vec<u32>,
-    /// Open addressing by [`hash`]: word number + 1, 0 for an empty slot.
+    records: Vec<u8>,
+    /// Where each word's record starts in `records`.
+    starts: Vec<u32>,
+    /// Open addressing by [`hash`]: record start + 1, 0 for an empty slot.
     slots: Vec<u32>,
 }
+
+/// Bytes of a record before the word's.
+const RECORD_HEAD: usize = 3;
 
 /// The runs of `bytes`: maximal runs of ASCII letters and digits, and
 /// every other byte on its own.
@@ -82,19 +92,25 @@ impl Vocab {
     /// The vocabulary of these distinct words (numbered in this order);
     /// `None` if one is not a word or is listed twice.
     fn from_words(words: &[&[u8]]) -> Option<Vocab> {
+        if words.len() > MAX_WORDS {
+            return None;
+        }
         let mut v = Vocab {
-            text: Vec::with_capacity(words.iter().map(|w| w.len()).sum()),
-            ends: Vec::with_capacity(words.len()),
+            records: Vec::with_capacity(words.iter().map(|w| RECORD_HEAD + w.len()).sum()),
+            starts: Vec::with_capacity(words.len()),
             slots: vec![0; (2 * words.len()).next_power_of_two().max(2)],
         };
-        for w in words {
+        for (number, w) in words.iter().enumerate() {
             if !is_word(w) || v.id(w).is_some() {
                 return None;
             }
-            v.text.extend_from_slice(w);
-            v.ends.push(v.text.len() as u32);
+            let start = u32::try_from(v.records.len()).ok()?;
+            v.records.push(w.len() as u8);
+            v.records.extend_from_slice(&(number as u16).to_le_bytes());
+            v.records.extend_from_slice(w);
+            v.starts.push(start);
             let free = v.probes(w).find(|&i| v.slots[i] == 0)?;
-            v.slots[free] = v.ends.len() as u32;
+            v.slots[free] = start + 1;
         }
         Some(v)
     }
@@ -111,7 +127,7 @@ impl Vocab {
 
     /// Number of words.
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        self.starts.len()
     }
 
     /// Number of symbols: the byte values, [`END`] and the words.
@@ -121,9 +137,16 @@ impl Vocab {
 
     /// Word `i`.
     pub(crate) fn word(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text.get(start..end)
+        Some(self.record(*self.starts.get(i)? as usize)?.1)
+    }
+
+    /// The number and the bytes of the word whose record starts at `start`.
+    #[inline]
+    fn record(&self, start: usize) -> Option<(u32, &[u8])> {
+        let head = self.records.get(start..start.checked_add(RECORD_HEAD)?)?;
+        let number = u32::from(u16::from_le_bytes([head[1], head[2]]));
+        let at = start + RECORD_HEAD;
+        Some((number, self.records.get(at..at + usize::from(head[0]))?))
     }
 
     /// The number of `word`, if it is listed.
@@ -137,8 +160,9 @@ impl Vocab {
             if slot == 0 {
                 return None;
             }
-            if self.word(slot as usize - 1) == Some(word) {
-                return Some(slot - 1);
+            match self.record(slot as usize - 1) {
+                Some((number, w)) if w == word => return Some(number),
+                _ => {}
             }
         }
         None
@@ -180,10 +204,12 @@ impl Vocab {
 
     /// The serialised word list.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + self.len() + self.text.len());
+        let mut out = Vec::with_capacity(4 + self.records.len());
         out.extend_from_slice(&(self.len() as u32).to_le_bytes());
         out.extend((0..self.len()).map(|i| self.word(i).map_or(0, |w| w.len() as u8)));
-        out.extend_from_slice(&self.text);
+        for i in 0..self.len() {
+            out.extend_from_slice(self.word(i).unwrap_or_default());
+        }
         out
     }
 
@@ -277,7 +303,7 @@ mod tests {
             .map(|w| {
                 let found = v
                     .probes(w)
-                    .position(|i| v.word(v.slots[i] as usize - 1) == Some(w));
+                    .position(|i| v.record(v.slots[i] as usize - 1).map(|r| r.1) == Some(w));
                 found.expect("every listed word is found") + 1
             })
             .sum();
