@@ -545,10 +545,13 @@ pub(crate) struct Index {
     /// The heads of buckets 0, [`TOP`], 2·[`TOP`]..., decoded: their
     /// symbols one after the other ...
     top: Vec<u32>,
-    /// ... each ending here; and their first four symbols packed in a
-    /// number that orders like them (16 bits each, plus one).
+    /// ... each ending here; and their first four symbols after the
+    /// `top_skip` that every head shares (`top[..top_skip]`: in most tables
+    /// the key's kind and `/`), packed in a number that orders like them
+    /// (16 bits each, plus one).
     top_ends: Vec<u32>,
     top_keys: Vec<u64>,
+    top_skip: usize,
 }
 
 impl Index {
@@ -601,6 +604,7 @@ impl Index {
             top: Vec::new(),
             top_ends: Vec::new(),
             top_keys: Vec::new(),
+            top_skip: 0,
         };
         // The decoded heads, sized first (the loader leaves no freed
         // buffer behind: see `crate::buf::scrub`).
@@ -633,12 +637,24 @@ impl Index {
             }
             top_ends.push(u32::try_from(top.len()).ok()?);
         }
+        let head = |t: usize| {
+            let start = if t == 0 { 0 } else { top_ends[t - 1] as usize };
+            &top[start..top_ends[t] as usize]
+        };
+        // The heads are in order: what the first and the last share,
+        // every one does.
+        let skip = match top_ends.len() {
+            0 => 0,
+            n => head(0)
+                .iter()
+                .zip(head(n - 1))
+                .take_while(|(a, b)| a == b)
+                .count(),
+        };
         index.top_keys = (0..top_ends.len())
-            .map(|t| {
-                let start = if t == 0 { 0 } else { top_ends[t - 1] as usize };
-                four(&top[start..top_ends[t] as usize])
-            })
+            .map(|t| four(&head(t)[skip..]))
             .collect();
+        index.top_skip = skip;
         index.top = top;
         index.top_ends = top_ends;
         Some(index)
@@ -726,15 +742,21 @@ impl Index {
         // The last bucket whose first key is not after `key`: first among
         // the decoded heads, then among the buckets between two of them.
         let (mut t, mut end) = (0, self.top_ends.len());
-        let k4 = four(key);
-        while t < end {
-            let mid = t + (end - t) / 2;
-            let h4 = self.top_keys[mid];
-            if h4 < k4 || h4 == k4 && self.top_head(mid) <= key {
-                t = mid + 1;
-            } else {
-                end = mid;
+        let shared = &self.top[..self.top_skip];
+        if key.get(..self.top_skip) == Some(shared) {
+            let k4 = four(&key[self.top_skip..]);
+            while t < end {
+                let mid = t + (end - t) / 2;
+                let h4 = self.top_keys[mid];
+                if h4 < k4 || h4 == k4 && self.top_head(mid) <= key {
+                    t = mid + 1;
+                } else {
+                    end = mid;
+                }
             }
+        } else if key > shared {
+            // After every head (before every one: none).
+            t = end;
         }
         let (mut lo, mut hi) = ((t.checked_sub(1)? * TOP) + 1, (t * TOP).min(self.buckets()));
         while lo < hi {
