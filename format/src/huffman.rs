@@ -556,8 +556,84 @@ pub(crate) struct ContextDecoder {
     /// bits; the shortest length of the longer codes starting with these
     /// bits (no symbol, no context); 0 when no code starts with them.
     table: Box<[[u32; 1 << TABLE_BITS]; TABLE_CONTEXTS]>,
-    /// Per context, the codes longer than [`TABLE_BITS`].
+    /// Second-level tables for the longer codes: an entry of `table` whose
+    /// first bits start longer codes holds `offset << 9 | bits << 5 |
+    /// shortest`, and `sub[offset..offset + (1 << bits)]`, indexed by the
+    /// `bits` bits after the first [`TABLE_BITS`], holds entries as `table`
+    /// does (`symbol << 9 | context after it << 5 | length`), 0 for a code
+    /// longer than [`TABLE_BITS`] + `bits`.
+    sub: Vec<u32>,
+    /// Per context, the codes longer than [`TABLE_BITS`] (those longer
+    /// than the second level are searched in canonical order).
     long: Vec<Long>,
+}
+
+/// The most bits a second-level table is indexed by (a word of a large
+/// vocabulary has a code of 10-17 bits; 2026-12-05, 1M rules of the
+/// `reorg` shape: 31 codes' second levels of up to 7 bits hold 26k entries).
+const SUB_BITS: u32 = 7;
+
+/// The second-level tables of one context's code (see
+/// [`ContextDecoder::sub`]), starting at `base` in the shared table:
+/// `slots` (that context's first level) are given their offsets, and the
+/// entries are returned. `context` gives the context after a symbol.
+fn second_level(
+    lengths: &[u8],
+    base: usize,
+    slots: &mut [u32; 1 << TABLE_BITS],
+    context: impl Fn(u32) -> u32,
+) -> Option<Vec<u32>> {
+    let (first, _) = canonical(lengths)?;
+    // Each first-level prefix's longest code (up to the cap), then offsets.
+    let mut bits = [0u32; 1 << TABLE_BITS];
+    let codes = || {
+        let mut next = first;
+        lengths
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| u32::from(l) > TABLE_BITS)
+            .map(move |(s, &l)| {
+                let l = u32::from(l);
+                let code = next[l as usize];
+                next[l as usize] += 1;
+                (s as u32, l, code)
+            })
+    };
+    // (Canonical codes are numbered per length in symbol order: the long
+    // lengths' counters need no short code.)
+    for (_, l, code) in codes() {
+        let prefix = reverse(code >> (l - TABLE_BITS), TABLE_BITS) as usize;
+        bits[prefix] = bits[prefix].max((l - TABLE_BITS).min(SUB_BITS));
+    }
+    let mut offsets = [0usize; 1 << TABLE_BITS];
+    let mut total = 0usize;
+    for (p, &b) in bits.iter().enumerate() {
+        if b > 0 {
+            offsets[p] = total;
+            total += 1 << b;
+        }
+    }
+    let mut sub = vec![0u32; total];
+    for (s, l, code) in codes() {
+        let prefix = reverse(code >> (l - TABLE_BITS), TABLE_BITS) as usize;
+        let (b, rest) = (bits[prefix], l - TABLE_BITS);
+        if rest > b {
+            continue;
+        }
+        let r = reverse(code & ((1 << rest) - 1), rest) as usize;
+        for f in 0..1usize << (b - rest) {
+            sub[offsets[prefix] + (r | f << rest)] = s << 9 | (context(s) & 15) << 5 | l;
+        }
+    }
+    for (p, slot) in slots.iter_mut().enumerate() {
+        if bits[p] > 0 {
+            let offset = u32::try_from(base + offsets[p])
+                .ok()
+                .filter(|&o| o < 1 << 23)?;
+            *slot = offset << 9 | bits[p] << 5 | (*slot & 31);
+        }
+    }
+    Some(sub)
 }
 
 impl ContextDecoder {
@@ -569,15 +645,19 @@ impl ContextDecoder {
         let (contexts, mut at) = Contexts::read(bytes, symbols)?;
         let mut table = Box::new([[0u32; 1 << TABLE_BITS]; TABLE_CONTEXTS]);
         let mut long = Vec::with_capacity(CONTEXTS);
+        let mut subs: Vec<Vec<u32>> = Vec::with_capacity(CONTEXTS);
+        let mut base = 0usize;
         for slots in table.iter_mut().take(CONTEXTS) {
             let (lengths, used) = read_lengths(&bytes[at..])?;
             (lengths.len() == symbols).then_some(())?;
-            let decoder = Decoder::new(&lengths);
-            crate::buf::scrub(lengths);
-            let Decoder {
+            let Some(Decoder {
                 table: own,
                 long: l,
-            } = decoder?;
+            }) = Decoder::new(&lengths)
+            else {
+                crate::buf::scrub(lengths);
+                return None;
+            };
             for (slot, &e) in slots.iter_mut().zip(own.iter()) {
                 let len = e & 31;
                 *slot = if len == 0 || len > TABLE_BITS {
@@ -588,6 +668,11 @@ impl ContextDecoder {
                 };
             }
             crate::buf::scrub((own as Box<[u32]>).into_vec());
+            let sub = second_level(&lengths, base, slots, |s| contexts.of(Some(s)) as u32);
+            crate::buf::scrub(lengths);
+            let sub = sub?;
+            base += sub.len();
+            subs.push(sub);
             let mut l = l;
             for s in &mut l.sorted {
                 *s = *s << 4 | (contexts.of(Some(*s)) & 15) as u32;
@@ -595,9 +680,15 @@ impl ContextDecoder {
             long.push(l);
             at += used;
         }
+        let mut sub = Vec::with_capacity(base);
+        for part in subs {
+            sub.extend_from_slice(&part);
+            crate::buf::scrub(part);
+        }
         (at == bytes.len()).then_some(ContextDecoder {
             contexts,
             table,
+            sub,
             long,
         })
     }
@@ -622,7 +713,7 @@ impl ContextDecoder {
         } else {
             // Values in and out, so that the reader and the context stay
             // in registers in the caller's loop.
-            let (symbol, long, after) = self.next_long(*ctx, bits, len)?;
+            let (symbol, long, after) = self.next_long(*ctx, bits, e)?;
             *ctx = after;
             len = long;
             symbol
@@ -632,12 +723,21 @@ impl ContextDecoder {
     }
 
     /// What [`ContextDecoder::next`] reads for a code longer than
-    /// [`TABLE_BITS`] (or none: `shortest` 0): the symbol, its length and
-    /// the context after it.
+    /// [`TABLE_BITS`] (or none: an entry `e` of length 0): the symbol, its
+    /// length and the context after it.
     #[inline(never)]
-    fn next_long(&self, ctx: Context, bits: u64, shortest: u32) -> Option<(u32, u32, Context)> {
+    fn next_long(&self, ctx: Context, bits: u64, e: u32) -> Option<(u32, u32, Context)> {
+        let shortest = e & 31;
         if shortest == 0 {
             return None;
+        }
+        let sub_bits = e >> 5 & 15;
+        if sub_bits > 0 {
+            let i = (e >> 9) as usize + (bits >> TABLE_BITS & ((1 << sub_bits) - 1)) as usize;
+            let s = *self.sub.get(i)?;
+            if s & 31 != 0 {
+                return Some((s >> 9, s & 31, Context((s >> 5 & 15) as u8)));
+            }
         }
         let (packed, len) = self.long.get(usize::from(ctx.0))?.decode(bits, shortest)?;
         Some((packed >> 4, len, Context((packed & 15) as u8)))
@@ -725,6 +825,7 @@ mod tests {
             .lengths
             .iter()
             .any(|l| l.iter().any(|&l| u32::from(l) > TABLE_BITS)));
+
         let enc = codes.encoder();
         let mut w = BitWriter::default();
         for key in &keys {
@@ -748,6 +849,57 @@ mod tests {
         assert_eq!(r.position(), r2.position());
         // Malformed: a table for another alphabet.
         assert!(ContextDecoder::read(&table, symbols + 1).is_none());
+    }
+
+    /// Codes past the second-level tables ([`SUB_BITS`]) are found by the
+    /// search in canonical order, with the context after them.
+    #[test]
+    fn context_codes_longer_than_the_second_level_round_trip() {
+        // One-word keys, the words counted as Fibonacci numbers: the first
+        // symbol's code goes as deep as the lengths allow.
+        let symbols = FIRST_WORD as usize + 26;
+        let fib = fibonacci(26);
+        let keys: Vec<Vec<u32>> = (0..26u32)
+            .flat_map(|i| {
+                let n = (fib[i as usize] as usize).min(5000);
+                std::iter::repeat_n(vec![FIRST_WORD + i, u32::from(b'a' + i as u8)], n)
+            })
+            .collect();
+        let mut learner = ContextsLearner::new(symbols);
+        for key in &keys {
+            coded_all(key, |p, s| learner.add(p, s));
+        }
+        let mut counts = ContextCounts::new(symbols, learner.finish());
+        for key in &keys {
+            coded_all(key, |p, s| counts.add(p, s));
+        }
+        let codes = counts.codes();
+        assert!(codes
+            .lengths
+            .iter()
+            .any(|l| l.iter().any(|&l| u32::from(l) > TABLE_BITS + SUB_BITS)));
+        let enc = codes.encoder();
+        let mut w = BitWriter::default();
+        let sample: Vec<&Vec<u32>> = keys
+            .iter()
+            .step_by(7)
+            .chain(keys.iter().rev().take(40))
+            .collect();
+        for key in &sample {
+            coded_all(key, |p, s| enc.put(&mut w, p, s));
+        }
+        let bytes = w.finish();
+        let mut table = Vec::new();
+        codes.write(&mut table);
+        let dec = ContextDecoder::read(&table, symbols).unwrap();
+        let mut r = BitReader::new(&bytes, 0);
+        for key in &sample {
+            let mut ctx = dec.context(None);
+            for &s in key.iter().chain([&crate::vocab::END]) {
+                assert_eq!(dec.next(&mut r, &mut ctx), Some(s));
+                assert_eq!(ctx, dec.context(Some(s)));
+            }
+        }
     }
 
     /// Calls `f` with each symbol of `key` and the one before, then END.
