@@ -812,15 +812,7 @@ mod tests {
             key.push(u32::from(b'a' + (next() % 26) as u8));
             keys.push(key);
         }
-        let mut learner = ContextsLearner::new(symbols);
-        for key in &keys {
-            coded_all(key, |p, s| learner.add(p, s));
-        }
-        let mut counts = ContextCounts::new(symbols, learner.finish());
-        for key in &keys {
-            coded_all(key, |p, s| counts.add(p, s));
-        }
-        let codes = counts.codes();
+        let codes = codes_of(&keys, symbols);
         assert!(codes
             .lengths
             .iter()
@@ -865,15 +857,7 @@ mod tests {
                 std::iter::repeat_n(vec![FIRST_WORD + i, u32::from(b'a' + i as u8)], n)
             })
             .collect();
-        let mut learner = ContextsLearner::new(symbols);
-        for key in &keys {
-            coded_all(key, |p, s| learner.add(p, s));
-        }
-        let mut counts = ContextCounts::new(symbols, learner.finish());
-        for key in &keys {
-            coded_all(key, |p, s| counts.add(p, s));
-        }
-        let codes = counts.codes();
+        let codes = codes_of(&keys, symbols);
         assert!(codes
             .lengths
             .iter()
@@ -900,6 +884,19 @@ mod tests {
                 assert_eq!(ctx, dec.context(Some(s)));
             }
         }
+    }
+
+    /// The context codes learnt from `keys` (symbols below `symbols`).
+    fn codes_of(keys: &[Vec<u32>], symbols: usize) -> ContextCodes {
+        let mut learner = ContextsLearner::new(symbols);
+        for key in keys {
+            coded_all(key, |p, s| learner.add(p, s));
+        }
+        let mut counts = ContextCounts::new(symbols, learner.finish());
+        for key in keys {
+            coded_all(key, |p, s| counts.add(p, s));
+        }
+        counts.codes()
     }
 
     /// Calls `f` with each symbol of `key` and the one before, then END.

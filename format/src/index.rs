@@ -909,6 +909,26 @@ impl Index {
 mod tests {
     use super::*;
 
+    /// The index of `keys` and `values` (400 symbols) and its bytes.
+    fn written(
+        keys: &[Vec<u32>],
+        values: &[Value],
+        templates: u64,
+        frequent: u64,
+    ) -> (Vec<u8>, Index) {
+        let refs: Vec<&[u32]> = keys.iter().map(|k| k.as_slice()).collect();
+        let bytes = write(&refs, values, templates, frequent, 400);
+        let index = Index::read(
+            &mut Cursor {
+                bytes: &bytes,
+                at: 0,
+            },
+            400,
+        )
+        .unwrap();
+        (bytes, index)
+    }
+
     #[test]
     fn finds_every_key_and_no_other() {
         // Keys over a small alphabet with long shared runs, plus values of
@@ -943,16 +963,7 @@ mod tests {
                 }
             })
             .collect();
-        let refs: Vec<&[u32]> = keys.iter().map(|k| k.as_slice()).collect();
-        let bytes = write(&refs, &values, templates, 50, 400);
-        let index = Index::read(
-            &mut Cursor {
-                bytes: &bytes,
-                at: 0,
-            },
-            400,
-        )
-        .unwrap();
+        let (bytes, index) = written(&keys, &values, templates, 50);
         for (k, v) in keys.iter().zip(&values) {
             assert_eq!(index.get(&bytes, k), Some(*v), "{k:?}");
             let mut shorter = k.clone();
@@ -1008,16 +1019,7 @@ mod tests {
                 whole: true,
             })
             .collect();
-        let refs: Vec<&[u32]> = keys.iter().map(|k| k.as_slice()).collect();
-        let bytes = write(&refs, &values, 4, 4, 400);
-        let index = Index::read(
-            &mut Cursor {
-                bytes: &bytes,
-                at: 0,
-            },
-            400,
-        )
-        .unwrap();
+        let (bytes, index) = written(&keys, &values, 4, 4);
         assert!(index.check(&bytes, |_, _| {}));
         for (k, v) in keys.iter().zip(&values) {
             assert_eq!(index.get(&bytes, k), Some(*v), "{}", k.len());
