@@ -133,6 +133,45 @@ fn rules_reload_under_load_without_a_failed_request() {
     }
 }
 
+/// A change made while the server is still loading the first version (a
+/// big rule set takes a second or more) is served once loading ends: the
+/// watcher compares against the file as it was read, not as it is when
+/// serving starts. (Before 2026-12-05 such a change was never noticed.)
+#[test]
+fn a_change_during_the_first_load_is_picked_up() {
+    let dir = scratch("change-during-load");
+    let rules = dir.join("rules.txt");
+    let version = |v: &str| {
+        let mut text = format!("/old /new-{v}\n");
+        for i in 0..300_000 {
+            text.push_str(&format!("/p/{i}/{v} /q/{i}\n"));
+        }
+        text
+    };
+    std::fs::write(&rules, version("a")).unwrap();
+    let writer = {
+        let (rules, b) = (rules.clone(), version("b"));
+        std::thread::spawn(move || {
+            // The binary has read the file by now and is compiling it.
+            std::thread::sleep(Duration::from_millis(300));
+            let tmp = rules.with_extension("tmp");
+            std::fs::write(&tmp, b).unwrap();
+            std::fs::rename(&tmp, &rules).unwrap();
+        })
+    };
+    let server = Server::start_redirects(&["--engine", "native"], &rules).unwrap();
+    writer.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.get("/old").unwrap().header("location").as_deref() != Some("/new-b") {
+        assert!(Instant::now() < deadline, "the change was never served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        server.get("/p/7/b").unwrap().header("location").as_deref(),
+        Some("/q/7")
+    );
+}
+
 fn reload_under_load(engine: &str) {
     let dir = scratch(&format!("reload-{engine}"));
     let rules = dir.join("rules.txt");

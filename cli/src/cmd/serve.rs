@@ -10,7 +10,7 @@ use redirects::serve::{self as serving, Loaded, Source};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -62,6 +62,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let t = Instant::now();
     let progress = Progress::for_rules(&source.path);
     progress.step("building");
+    let stamp = serving::Stamp::of(&source.path);
     let loaded = source.load(want_composed);
     progress.finish();
     let loaded = match loaded {
@@ -93,7 +94,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                     std::process::exit(2);
                 }
             });
-            runtime.block_on(watch(&args, reloader))?;
+            runtime.block_on(watch(&args, stamp, reloader))?;
         }
         EngineArg::Component => {
             let engine = component::engine()?;
@@ -114,7 +115,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 Ok(())
             });
             runtime.spawn(component::serve(listener, current, opts));
-            runtime.block_on(watch(&args, reloader))?;
+            runtime.block_on(watch(&args, stamp, reloader))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -156,22 +157,25 @@ fn announce(args: &ServeArgs, addr: SocketAddr, loaded: &Loaded, t: Instant) {
 }
 
 /// A reload: loads the source again on a thread of its own (a big rule
-/// set takes seconds) and hands it to `apply`; one at a time; a failure
-/// keeps the running version and says why.
+/// set takes seconds) and hands it to `apply`; one at a time: a reload
+/// asked for while one is under way runs again when it ends, so the last
+/// change always wins; a failure keeps the running version and says why.
 fn reloader(
     source: Source,
     composed: bool,
     apply: impl Fn(Loaded) -> Result<()> + Send + Sync + 'static,
 ) -> impl FnMut() {
-    let busy = Arc::new(AtomicBool::new(false));
+    // 0: idle; 1: a reload runs; 2: it runs and another is asked for.
+    let state = Arc::new(AtomicU8::new(0));
     let apply = Arc::new(apply);
     move || {
-        if busy.swap(true, Ordering::AcqRel) {
-            eprintln!("a reload is under way; this change is picked up when the file changes again or on SIGHUP");
+        if state.fetch_add(1, Ordering::AcqRel) > 0 {
+            // Under way: the thread below sees the count and goes again.
+            state.store(2, Ordering::Release);
             return;
         }
-        let (source, apply, busy) = (source.clone(), apply.clone(), busy.clone());
-        std::thread::spawn(move || {
+        let (source, apply, state) = (source.clone(), apply.clone(), state.clone());
+        std::thread::spawn(move || loop {
             let t = Instant::now();
             match source.load(composed).and_then(|loaded| apply(loaded)) {
                 Ok(()) => eprintln!(
@@ -181,20 +185,23 @@ fn reloader(
                 ),
                 Err(e) => eprintln!("reload failed, still serving the previous version: {e:#}"),
             }
-            busy.store(false, Ordering::Release);
+            if state
+                .compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+            state.store(1, Ordering::Release);
         });
     }
 }
 
-async fn watch(args: &ServeArgs, reload: impl FnMut()) -> Result<()> {
+async fn watch(args: &ServeArgs, stamp: serving::Stamp, reload: impl FnMut()) -> Result<()> {
     if args.no_watch {
-        serving::watch(
-            std::path::Path::new("/nonexistent/redirects-no-watch"),
-            reload,
-        )
-        .await
+        let nowhere = std::path::Path::new("/nonexistent/redirects-no-watch");
+        serving::watch(nowhere, serving::Stamp::of(nowhere), reload).await
     } else {
-        serving::watch(&args.source, reload).await
+        serving::watch(&args.source, stamp, reload).await
     }
 }
 

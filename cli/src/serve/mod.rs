@@ -133,37 +133,49 @@ fn exports_lookup(component: &[u8]) -> bool {
     false
 }
 
+/// What [`watch`] compares to notice a change: the file's modification
+/// time and size, or `None` while it is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp(Option<(Option<SystemTime>, u64)>);
+
+impl Stamp {
+    /// The file's stamp now.
+    pub fn of(path: &Path) -> Stamp {
+        Stamp(
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len())),
+        )
+    }
+}
+
 /// Watches `path` for changes (modification time and size, polled twice a
 /// second) and SIGHUP; calls `reload` for each, on the current tokio
-/// runtime. Runs until the process ends.
-pub async fn watch(path: &Path, mut reload: impl FnMut()) -> Result<()> {
+/// runtime. `loaded` is the stamp taken before the running version was
+/// read, so that a change made while it loaded is not missed. Runs until
+/// the process ends.
+pub async fn watch(path: &Path, loaded: Stamp, mut reload: impl FnMut()) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
-    let stamp = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.modified().ok(), m.len()))
-    };
-    let mut last = stamp(path);
+    let mut last = loaded;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
             _ = hangup.recv() => {
                 eprintln!("SIGHUP: reloading {}", path.display());
-                last = stamp(path);
+                last = Stamp::of(path);
                 reload();
             }
             _ = tick.tick() => {
-                let now = stamp(path);
-                if now != last && now.is_some() {
+                let now = Stamp::of(path);
+                if now != last && now.0.is_some() {
                     // Let a writer finish: wait until two looks agree.
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    let settled = stamp(path);
-                    if settled != now {
+                    if Stamp::of(path) != now {
                         continue;
                     }
                     eprintln!("{} changed: reloading", path.display());
-                    last = settled;
+                    last = now;
                     reload();
                 }
             }
