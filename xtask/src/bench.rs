@@ -875,7 +875,7 @@ fn report(
     writeln!(
         md,
         "Run on {date} at commit {commit}: `./x bench --rules {} --hey-requests {} --wrk-seconds {} --rounds {}`. \
-         Machine: {}, Linux {kernel}, load average {load_before} at the start (other jobs were compiling: \
+         Machine: {}, Linux {kernel}, load average {load_before} at the start (the machine is shared: \
          read the ratios, which come from one run, rather than the absolute numbers). Client and servers on \
          127.0.0.1. Client: {wrk_v}, hey (Debian). Peers: {nginx_v}, {haproxy_v}; ours: `redirects` built by `cargo build --release -p \
          redirects-cli` at the same commit; reference rows: the wasmtime CLI {}.\n",
