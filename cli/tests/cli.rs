@@ -137,6 +137,42 @@ fn bad_rules_exit_1_and_leave_the_old_output() {
     assert!(text(&out.stderr).contains(&format!("{name}:2: duplicate source")));
 }
 
+/// Keys of over 128 symbols sharing fewer than 128 with the key before:
+/// `check` loads the table as the lookup does, so it passes exactly when
+/// `build` can snapshot it, and the built lookup answers its rules.
+/// (Before 56e2e53 such rules passed `check` and trapped in `build`.)
+#[test]
+fn check_and_build_agree_on_long_keys() {
+    let dir = scratch("long-keys");
+    let x = |n: usize| "/x".repeat(n);
+    let mut rules = String::new();
+    for i in 0..80 {
+        rules.push_str(&format!("{}/q/{i}{} /other/{i}\n", x(50), x(70)));
+    }
+    for i in 0..10 {
+        rules.push_str(&format!("{}/{i} /new/{i}\n", x(70 + i)));
+    }
+    let file = dir.join("rules.txt");
+    std::fs::write(&file, &rules).unwrap();
+    let out = redirects(&["check".as_ref(), file.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (_, app) = build_app(&dir, &rules);
+    let urls = dir.join("urls.txt");
+    std::fs::write(&urls, format!("{}/q/7{}\n{}/1\n", x(50), x(70), x(71))).unwrap();
+    let out = redirects(&[
+        "check-urls".as_ref(),
+        urls.as_os_str(),
+        "--app".as_ref(),
+        app.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let answers: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(answers, ["301 /other/7", "301 /new/1"]);
+}
+
 #[test]
 fn check_reports_without_writing() {
     let dir = scratch("check");

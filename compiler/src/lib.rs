@@ -381,6 +381,16 @@ pub fn check(file: &Path, text: &[u8], opts: &Options) -> Report {
     report
 }
 
+/// Loads the table a report without errors builds the way the lookup
+/// component's Wizer init loads it ([`redirects_format::Table::from_bytes`]:
+/// every key, value and template decoded and checked), so that rules
+/// `check` passes are rules `build` can snapshot. The lint reads its table
+/// back without that check, for speed; an error here is a bug in this
+/// project, not in the rules.
+pub fn verify_table(report: &Report, opts: &Options) -> Result<(), redirects_format::FormatError> {
+    redirects_format::Table::from_bytes(build_table(report, opts)).map(drop)
+}
+
 /// Builds the table bytes for a report without errors.
 pub fn build_table(report: &Report, opts: &Options) -> Vec<u8> {
     match table_bytes(report, opts) {

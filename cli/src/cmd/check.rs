@@ -1,5 +1,7 @@
 //! `redirects check RULES`: errors, warnings (at most 20 lines of each
-//! kind on screen, all of them with `--report FILE`) and a summary.
+//! kind on screen, all of them with `--report FILE`) and a summary; the
+//! table the rules make is then loaded as the lookup loads it, so that a
+//! file `check` passes is one `build` can snapshot.
 
 use super::RuleOptions;
 use anyhow::{Context, Result};
@@ -31,9 +33,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         println!("(--report FILE writes every finding)");
     }
     println!("{}", report.summary());
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !report.errors.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
+    // What `build` will load, checked as the lookup checks it.
+    if let Err(e) = redirects_compiler::verify_table(&report, &opts) {
+        eprintln!(
+            "error: the table built from {} does not load ({e}); this is a bug in redirects, not in the rules",
+            args.rules.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
 }
