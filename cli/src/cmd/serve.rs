@@ -169,9 +169,11 @@ fn reloader(
     let state = Arc::new(AtomicU8::new(0));
     let apply = Arc::new(apply);
     move || {
-        if state.fetch_add(1, Ordering::AcqRel) > 0 {
-            // Under way: the thread below sees the count and goes again.
-            state.store(2, Ordering::Release);
+        let asked = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+            Some(if s == 0 { 1 } else { 2 })
+        });
+        if asked != Ok(0) {
+            // Under way: the thread below sees 2 and goes again.
             return;
         }
         let (source, apply, state) = (source.clone(), apply.clone(), state.clone());
@@ -191,6 +193,8 @@ fn reloader(
             {
                 return;
             }
+            // Asked again meanwhile: the next load starts after this, so
+            // it covers every request made before.
             state.store(1, Ordering::Release);
         });
     }
