@@ -44,6 +44,18 @@ fn build_app(dir: &Path, rules: &str) -> (PathBuf, PathBuf) {
     (file, app)
 }
 
+/// `redirects check-urls URLS --app APP` with `more` arguments.
+fn check_urls(urls: &Path, app: &Path, more: &[&str]) -> Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "check-urls".as_ref(),
+        urls.as_os_str(),
+        "--app".as_ref(),
+        app.as_os_str(),
+    ];
+    args.extend(more.iter().map(|a| std::ffi::OsStr::new(*a)));
+    redirects(&args)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -72,12 +84,7 @@ fn builds_and_answers_urls() {
     );
     let urls = dir.join("urls.txt");
     std::fs::write(&urls, "/a/\nhttps://any.example/c?x=1\n# comment\n/none\n").unwrap();
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        urls.as_os_str(),
-        "--app".as_ref(),
-        app.as_os_str(),
-    ]);
+    let out = check_urls(&urls, &app, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -88,13 +95,7 @@ fn builds_and_answers_urls() {
         "3 URLs: 2 redirect, 1 have no rule (404)\n"
     );
     // The lookup component alone answers the same.
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        urls.as_os_str(),
-        "--app".as_ref(),
-        dir.join("lookup.wasm").as_os_str(),
-        "--fail-on-404".as_ref(),
-    ]);
+    let out = check_urls(&urls, &dir.join("lookup.wasm"), &["--fail-on-404"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).starts_with("301\t/b\t/a/\n"));
 }
@@ -159,12 +160,7 @@ fn check_and_build_agree_on_long_keys() {
     let (_, app) = build_app(&dir, &rules);
     let urls = dir.join("urls.txt");
     std::fs::write(&urls, format!("{}/q/7{}\n{}/1\n", x(50), x(70), x(71))).unwrap();
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        urls.as_os_str(),
-        "--app".as_ref(),
-        app.as_os_str(),
-    ]);
+    let out = check_urls(&urls, &app, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let answers: Vec<String> = text(&out.stdout)
         .lines()
@@ -220,12 +216,7 @@ fn missing_input_and_bad_usage_exit_2_and_write_nothing() {
             "{sub}: {stderr}"
         );
     }
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        nope.as_os_str(),
-        "--app".as_ref(),
-        app.as_os_str(),
-    ]);
+    let out = check_urls(&nope, &app, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("app.wasm"),
@@ -252,12 +243,7 @@ fn check_urls_names_the_line_of_a_bad_url() {
     let (rules, app) = build_app(&dir, "/a /b\n");
     let urls = dir.join("urls.txt");
     std::fs::write(&urls, "/a\nnot a url\n").unwrap();
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        urls.as_os_str(),
-        "--app".as_ref(),
-        app.as_os_str(),
-    ]);
+    let out = check_urls(&urls, &app, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains(&format!("{}:2: `not a url`", urls.display())),
@@ -265,12 +251,7 @@ fn check_urls_names_the_line_of_a_bad_url() {
         text(&out.stderr)
     );
     // A file that is not a redirects component.
-    let out = redirects(&[
-        "check-urls".as_ref(),
-        urls.as_os_str(),
-        "--app".as_ref(),
-        rules.as_os_str(),
-    ]);
+    let out = check_urls(&urls, &rules, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a redirects component"));
 }
