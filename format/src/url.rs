@@ -266,25 +266,26 @@ pub(crate) fn is_normal(path: &[u8], opts: TableOptions) -> bool {
     let Some(rest) = path.strip_prefix(b"/") else {
         return false;
     };
-    if rest.is_empty() {
-        return true;
-    }
-    if opts.case_insensitive && rest.iter().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-        return false;
-    }
-    if rest.contains(&b'%') {
-        return false;
-    }
-    let mut segments = rest.split(|&b| b == b'/').peekable();
-    while let Some(seg) = segments.next() {
-        let last = segments.peek().is_none();
-        match seg {
-            b"." | b".." => return false,
-            b"" if !(last && opts.strict_trailing_slash) => return false,
-            _ => {}
+    // One pass (this runs on every request): no escape, no upper case or
+    // non-ASCII byte in a case-insensitive table, no empty, `.` or `..`
+    // segment but a last empty one (a trailing slash) that the table keeps.
+    let mut start = 0;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b'/' {
+            if matches!(&rest[start..i], b"" | b"." | b"..") {
+                return false;
+            }
+            start = i + 1;
+        } else if b == b'%' || (opts.case_insensitive && (b.is_ascii_uppercase() || !b.is_ascii()))
+        {
+            return false;
         }
     }
-    true
+    match &rest[start..] {
+        b"." | b".." => false,
+        b"" => rest.is_empty() || opts.strict_trailing_slash,
+        _ => true,
+    }
 }
 
 /// Normalises `path` into `out` (cleared first) as [`normalize_path`]
@@ -572,6 +573,71 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(norm(input).as_deref(), want, "{input:?}");
+        }
+    }
+
+    /// `is_normal` as it was first written (segment by segment), the
+    /// oracle for the one-pass version.
+    fn is_normal_by_segments(path: &[u8], opts: TableOptions) -> bool {
+        let Some(rest) = path.strip_prefix(b"/") else {
+            return false;
+        };
+        if rest.is_empty() {
+            return true;
+        }
+        if opts.case_insensitive && rest.iter().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            return false;
+        }
+        if rest.contains(&b'%') {
+            return false;
+        }
+        let mut segments = rest.split(|&b| b == b'/').peekable();
+        while let Some(seg) = segments.next() {
+            let last = segments.peek().is_none();
+            match seg {
+                b"." | b".." => return false,
+                b"" if !(last && opts.strict_trailing_slash) => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// Every path of up to 7 characters after its `/` from `/ . a A % é`,
+    /// under every option: `is_normal` says what the segment-by-segment
+    /// version says, and a path it calls normal normalises to itself.
+    #[test]
+    fn is_normal_agrees_with_normalising() {
+        let alphabet = ["/", ".", "a", "A", "%", "é"];
+        let mut paths = vec![String::from("/")];
+        let mut last = paths.clone();
+        for _ in 0..7 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            paths.extend(next.iter().cloned());
+            last = next;
+        }
+        paths.extend(["", "a", "a/", ".."].map(String::from));
+        for bits in 0..4 {
+            let opts = TableOptions::from_bits(bits);
+            for p in &paths {
+                let fast = is_normal(p.as_bytes(), opts);
+                assert_eq!(
+                    fast,
+                    is_normal_by_segments(p.as_bytes(), opts),
+                    "{p:?} {opts:?}"
+                );
+                if fast {
+                    let mut out = Buf::<256>::new();
+                    assert_eq!(
+                        normalize_into(p, opts, true, &mut out).map(|()| out.as_slice()),
+                        Some(p.as_bytes()),
+                        "{p:?} {opts:?}"
+                    );
+                }
+            }
         }
     }
 
