@@ -59,6 +59,7 @@ mod build;
 mod error;
 mod filter;
 pub mod fx;
+mod hashed;
 mod huffman;
 mod index;
 mod options;
@@ -75,6 +76,7 @@ mod vocab;
 
 pub use build::{Prepared, TableBuilder};
 pub use error::FormatError;
+pub use hashed::HashError;
 pub use options::TableOptions;
 pub use read::Table;
 pub use resolve::{Match, Redirect, Request};

@@ -205,3 +205,82 @@ fn a_table_read_back_by_its_writer_answers_as_from_bytes() {
         "{asked} asked, {by_prefix} by prefix"
     );
 }
+
+/// A table whose keys are hashed (`Table::hash_keys`) answers every
+/// request, hit or miss, exact or prefix, with or without host and query,
+/// as the same table without the hash does; and `get` finds every key and
+/// none of the keys one byte longer.
+#[test]
+fn a_table_with_hashed_keys_answers_as_without() {
+    let mut rng = Rng(0x6a09_e667_f3bc_c908);
+    let mut entries = Vec::new();
+    let mut seen = HashSet::new();
+    for i in 0..8_000 {
+        let mut path = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            path.push(b'/');
+            path.extend(segment(&mut rng));
+        }
+        let host = HOSTS[rng.below(HOSTS.len())];
+        let key = match i % 4 {
+            0 => prefix_key(host, &path),
+            1 => exact_key(host, &path, Some("q=1")),
+            _ => exact_key(host, &path, None),
+        };
+        if seen.insert(key.clone()) {
+            let target = match rng.below(3) {
+                0 => format!("/to/{}", rng.below(500)),
+                1 => format!("https://t.example/{}/:splat", rng.below(50)),
+                _ => format!("/new{}", escape(&path)),
+            };
+            let flags = Flags {
+                preserve_query: rng.below(2) == 0,
+                preserve_suffix: rng.below(3) == 0,
+                include_subdomains: !host.is_empty() && rng.below(2) == 0,
+            };
+            entries.push((key, target, host, path, flags));
+        }
+    }
+    let built: Vec<_> = entries
+        .iter()
+        .map(|(k, t, _, _, f)| (k.as_slice(), t.as_str(), Status::Found, *f))
+        .collect();
+    let bytes = TableBuilder::build(TableOptions::default(), &built).unwrap();
+    let plain = Table::from_bytes(bytes.clone()).unwrap();
+    let hashed = Table::from_bytes(bytes).unwrap();
+    let size = hashed.hash_keys([0x1234, 0x5678]).unwrap();
+    assert!(size >= 20 * entries.len(), "{size} bytes");
+    assert_eq!(hashed.hash_keys([9, 9]), Ok(size), "built once");
+    let (mut asked, mut hits) = (0, 0);
+    for (key, _, host, path, _) in &entries {
+        assert!(hashed.get(key).is_some(), "{key:?}");
+        assert_eq!(hashed.get(key), plain.get(key), "{key:?}");
+        let mut longer = key.clone();
+        longer.push(b'x');
+        assert_eq!(hashed.get(&longer), plain.get(&longer), "{longer:?}");
+        let path = escape(path);
+        for path in [path.clone(), format!("{path}/under"), format!("{path}x")] {
+            for host in [
+                Some(*host).filter(|h| !h.is_empty()),
+                Some("www.example.com"),
+                None,
+            ] {
+                for query in [None, Some("q=1"), Some("z")] {
+                    let req = Request {
+                        host,
+                        path: &path,
+                        query,
+                    };
+                    let want = plain.resolve(&req);
+                    assert_eq!(hashed.resolve(&req), want, "{host:?} {path} {query:?}");
+                    asked += 1;
+                    hits += usize::from(want.is_some());
+                }
+            }
+        }
+    }
+    assert!(
+        asked > 150_000 && hits > 20_000,
+        "{asked} asked, {hits} hits"
+    );
+}
