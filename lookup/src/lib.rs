@@ -7,6 +7,10 @@
 //! no environment and no capability at all: a request only searches the
 //! key index and decodes one target. The matching itself is
 //! [`redirects_format::Table::resolve`], shared with native tests.
+//!
+//! It also exports `redirects:lookup/prepare`, whose `hash-keys` a host
+//! that reuses an instance calls once ([`Table::hash_keys`]: memory for
+//! speed, never part of the snapshot).
 
 use redirects_format::Table;
 use std::sync::OnceLock;
@@ -17,6 +21,7 @@ wit_bindgen::generate!({
 });
 
 use exports::redirects::lookup::lookup::{Guest, Redirect, Request};
+use exports::redirects::lookup::prepare::Guest as Prepare;
 
 /// The table, set once by [`init`] at build time (under Wizer).
 static TABLE: OnceLock<Table> = OnceLock::new();
@@ -52,6 +57,16 @@ impl Guest for Component {
 
     fn rule_count() -> u64 {
         TABLE.get().map_or(0, |t| t.len() as u64)
+    }
+}
+
+impl Prepare for Component {
+    fn hash_keys(seed: (u64, u64)) -> Result<u64, String> {
+        let table = TABLE.get().ok_or("no table was loaded")?;
+        match table.hash_keys([seed.0, seed.1]) {
+            Ok(bytes) => Ok(bytes as u64),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 
