@@ -343,14 +343,31 @@ impl Swapper {
     /// being answered finish on the old handler. The old service is dropped
     /// once every worker has moved on.
     pub fn swap(&self, service: Arc<dyn Service>) {
+        self.replace(service, None);
+    }
+
+    /// [`Swapper::swap`] only if no swap happened since
+    /// [`Swapper::generation`] returned `generation` (checked and swapped
+    /// in one step): for a service made in the background, which a reload
+    /// made meanwhile must win over. Returns whether it swapped.
+    pub fn swap_if(&self, generation: u64, service: Arc<dyn Service>) -> bool {
+        self.replace(service, Some(generation))
+    }
+
+    fn replace(&self, service: Arc<dyn Service>, if_generation: Option<u64>) -> bool {
         let old = {
             let mut current = self.shared.service();
+            let generation = self.shared.generation.load(Ordering::Acquire);
+            if if_generation.is_some_and(|g| g != generation) {
+                return false;
+            }
             let old = std::mem::replace(&mut *current, service);
             self.shared.generation.fetch_add(1, Ordering::AcqRel);
             old
         };
         drop(old);
         self.shared.swapped.notify_waiters();
+        true
     }
 
     /// How many swaps there have been.

@@ -551,3 +551,22 @@ fn idle_workers_drop_the_old_handlers_after_a_swap() {
     assert_eq!(live.load(Ordering::Acquire), 0);
     server.shutdown().unwrap();
 }
+
+/// `swap_if` swaps only while no other swap came in between: a service
+/// made in the background never replaces a later reload's.
+#[test]
+fn swap_if_yields_to_a_swap_made_meanwhile() {
+    let server = start(1);
+    let swapper = server.swapper();
+    let seen = swapper.generation();
+    swapper.swap(rules(&[("/old", "/reloaded")]));
+    assert!(!swapper.swap_if(seen, rules(&[("/old", "/stale")])));
+    let got = Client::connect(server.local_addr()).get("/old");
+    assert_eq!(got.header("location"), Some("/reloaded"));
+    let now = swapper.generation();
+    assert!(swapper.swap_if(now, rules(&[("/old", "/fresh")])));
+    let got = Client::connect(server.local_addr()).get("/old");
+    assert_eq!(got.header("location"), Some("/fresh"));
+    assert_eq!(swapper.generation(), now + 1);
+    server.shutdown().unwrap();
+}
