@@ -19,6 +19,10 @@
 //! Every hit is checked to resolve and every miss not to, natively, before
 //! anything is timed.
 //!
+//! Each combination is timed twice: as the table is loaded, and after the
+//! keys are hashed (`Table::hash_keys`, the lookup component's
+//! `prepare#hash-keys`: what `redirects serve --engine native` does).
+//!
 //! Each figure is the best of three passes over the list, counted in the
 //! time the measuring thread was on a CPU (Linux's
 //! `/proc/thread-self/schedstat`; wall time elsewhere), so that other
@@ -33,6 +37,10 @@ use std::time::Instant;
 pub const UNNAMED_HOST: &str = "www.example.com";
 /// A `Host` that generated host rules name.
 pub const NAMED_HOST: &str = "de.example.com";
+
+/// The seed of the native hash (a fixed one: the figures do not depend on
+/// it, and a run is repeatable).
+const SEED: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
 
 /// Where a lookup runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +83,8 @@ pub struct Row {
     pub hit: bool,
     /// The `Host` the requests carry.
     pub host: HostKind,
+    /// With the keys hashed.
+    pub hashed: bool,
     /// Nanoseconds per lookup.
     pub ns: f64,
 }
@@ -94,8 +104,8 @@ pub struct Figures {
 
 impl Figures {
     /// The nanoseconds of one combination of the `no-host` rule set (the
-    /// eight headline figures), if measured.
-    pub fn ns(&self, via: Via, hit: bool, host: bool) -> Option<f64> {
+    /// sixteen headline figures), if measured.
+    pub fn ns(&self, via: Via, hashed: bool, hit: bool, host: bool) -> Option<f64> {
         let host = if host {
             HostKind::Unnamed
         } else {
@@ -103,27 +113,39 @@ impl Figures {
         };
         self.rows
             .iter()
-            .find(|r| r.shape == "no-host" && r.via == via && r.hit == hit && r.host == host)
+            .find(|r| {
+                r.shape == "no-host"
+                    && r.via == via
+                    && r.hashed == hashed
+                    && r.hit == hit
+                    && r.host == host
+            })
             .map(|r| r.ns)
     }
 
-    /// One line for `./x bench`: the eight `no-host` figures.
+    /// One line for `./x bench`: the sixteen `no-host` figures.
     pub fn line(&self) -> String {
-        let f = |via, hit, host| {
-            self.ns(via, hit, host)
-                .map_or("-".into(), |ns| format!("{ns:.0}"))
+        let four = |via, hashed| {
+            let f = |hit, host| {
+                self.ns(via, hashed, hit, host)
+                    .map_or("-".into(), |ns| format!("{ns:.0}"))
+            };
+            format!(
+                "{}/{} {}/{}",
+                f(true, false),
+                f(false, false),
+                f(true, true),
+                f(false, true)
+            )
         };
         format!(
-            "lookup ns ({} rules; hit/miss, without/with Host): native {}/{} {}/{}, component {}/{} {}/{}",
+            "lookup ns ({} rules; hit/miss, without/with Host): native {} (keys hashed: {}), \
+             component {} (keys hashed: {})",
             self.rules,
-            f(Via::Native, true, false),
-            f(Via::Native, false, false),
-            f(Via::Native, true, true),
-            f(Via::Native, false, true),
-            f(Via::Component, true, false),
-            f(Via::Component, false, false),
-            f(Via::Component, true, true),
-            f(Via::Component, false, true),
+            four(Via::Native, false),
+            four(Via::Native, true),
+            four(Via::Component, false),
+            four(Via::Component, true),
         )
     }
 
@@ -131,7 +153,7 @@ impl Figures {
     pub fn render(&self) -> String {
         let mut s = format!(
             "{} rules per table, {} requests per pass, `no-host` table {:.1} B/rule\n\n\
-             | rules | via | requests | Host | ns/lookup |\n|---|---|---|---|---:|\n",
+             | rules | via | keys | requests | Host | ns/lookup |\n|---|---|---|---|---|---:|\n",
             self.rules, self.requests, self.bytes_per_rule
         );
         for r in &self.rows {
@@ -140,9 +162,10 @@ impl Figures {
                 Via::Component => "component",
             };
             let kind = if r.hit { "hits" } else { "misses" };
+            let keys = if r.hashed { "hashed" } else { "as loaded" };
             let _ = writeln!(
                 s,
-                "| {} | {via} | {kind} | {} | {:.0} |",
+                "| {} | {via} | {keys} | {kind} | {} | {:.0} |",
                 r.shape,
                 r.host.label(),
                 r.ns
@@ -242,19 +265,25 @@ pub fn measure(opts: &LookupBenchOptions, progress: &dyn Fn(&str)) -> Result<Fig
     let mut rows = Vec::new();
     for s in &shapes {
         let table = Table::from_bytes(s.table.clone())?;
-        for (hit, host, reqs) in &s.lists {
-            for r in reqs.iter().take(1000) {
-                let found = table.resolve(&r.native()).is_some();
-                ensure!(found == *hit, "{}: {:?} resolves to {found}", s.name, r);
+        for hashed in [false, true] {
+            if hashed {
+                table.hash_keys(SEED)?;
             }
-            let ns = time_native(&table, reqs);
-            rows.push(Row {
-                shape: s.name,
-                via: Via::Native,
-                hit: *hit,
-                host: *host,
-                ns,
-            });
+            for (hit, host, reqs) in &s.lists {
+                for r in reqs.iter().take(1000) {
+                    let found = table.resolve(&r.native()).is_some();
+                    ensure!(found == *hit, "{}: {:?} resolves to {found}", s.name, r);
+                }
+                let ns = time_native(&table, reqs);
+                rows.push(Row {
+                    shape: s.name,
+                    via: Via::Native,
+                    hit: *hit,
+                    host: *host,
+                    hashed,
+                    ns,
+                });
+            }
         }
     }
     if opts.component {
@@ -274,24 +303,30 @@ pub fn measure(opts: &LookupBenchOptions, progress: &dyn Fn(&str)) -> Result<Fig
                 lookup.rule_count()? as usize == s.table_rules(),
                 "rule count"
             );
-            for (hit, host, reqs) in &s.lists {
-                for r in reqs.iter().take(1000) {
-                    let found = lookup.lookup(r.component())?.is_some();
-                    ensure!(
-                        found == *hit,
-                        "{} (component): {:?} resolves to {found}",
-                        s.name,
-                        r
-                    );
+            for hashed in [false, true] {
+                if hashed {
+                    ensure!(lookup.hash_keys()?.is_some(), "the lookup cannot hash");
                 }
-                let ns = time_component(&mut lookup, reqs)?;
-                rows.push(Row {
-                    shape: s.name,
-                    via: Via::Component,
-                    hit: *hit,
-                    host: *host,
-                    ns,
-                });
+                for (hit, host, reqs) in &s.lists {
+                    for r in reqs.iter().take(1000) {
+                        let found = lookup.lookup(r.component())?.is_some();
+                        ensure!(
+                            found == *hit,
+                            "{} (component): {:?} resolves to {found}",
+                            s.name,
+                            r
+                        );
+                    }
+                    let ns = time_component(&mut lookup, reqs)?;
+                    rows.push(Row {
+                        shape: s.name,
+                        via: Via::Component,
+                        hit: *hit,
+                        host: *host,
+                        hashed,
+                        ns,
+                    });
+                }
             }
         }
     }
