@@ -201,6 +201,23 @@ impl Proc {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
+
+    /// Waits (up to 60 s) until the server's log holds `line`; a log that
+    /// never does is printed and the bench goes on.
+    fn wait_for_log(&mut self, line: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if log.contains(line) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                eprintln!("bench: no `{line}` in the server's log after 60 s:\n{log}");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Proc {
@@ -493,6 +510,10 @@ struct Row {
     start: Box<dyn Fn(u16) -> Result<Command>>,
     /// Whether it answers the rules (not the hello-world floor).
     answers_rules: bool,
+    /// A log line it prints once fully ready, some time after its first
+    /// answer (the native engine: its keys hashed), waited for before the
+    /// warm-up.
+    ready_log: Option<&'static str>,
 }
 
 /// A path of the path list and the answer it must get: the status, and
@@ -665,6 +686,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
             name: "nginx `map` (2 workers)".into(),
             start: Box::new(move |port| nginx(&d, &rules, port)),
             answers_rules: true,
+            ready_log: None,
         });
     }
     {
@@ -673,6 +695,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
             name: "HAProxy `map` (2 threads)".into(),
             start: Box::new(move |port| haproxy(&d, &rules, port)),
             answers_rules: true,
+            ready_log: None,
         });
     }
     for (name, args) in [
@@ -707,6 +730,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
                 Ok(cmd)
             }),
             answers_rules: true,
+            ready_log: (args[1] == "native").then_some("hashed the keys"),
         });
     }
     // The wasmtime CLI rows: compiled at start each time (no cache), as
@@ -724,6 +748,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
                 Ok(cmd)
             }),
             answers_rules: !name.starts_with("hello world"),
+            ready_log: None,
         }
     };
     const PER_REQUEST: &[&str] = &["--max-instance-reuse-count", "1"];
@@ -769,6 +794,9 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         let mut proc = Proc::spawn(&mut (row.start)(port)?, &log)?;
         let base = format!("http://127.0.0.1:{port}");
         let start_ms = proc.wait_for(&base[7..], &probe, started)?;
+        if let Some(line) = row.ready_log {
+            proc.wait_for_log(line)?;
+        }
         let mut f = Figures {
             name: row.name.clone(),
             start_ms,

@@ -15,6 +15,8 @@ pub struct Server {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// Where its stderr goes (`redirects serve`; `None`: inherited).
+    log: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -32,7 +34,7 @@ impl Server {
         cmd.args(crate::serve_args(&addr.to_string()))
             .args(options)
             .arg(component);
-        Server::spawn(cmd, addr, "wasmtime serve")
+        Server::spawn(cmd, addr, "wasmtime serve", None)
     }
 
     /// `redirects serve SOURCE --addr A` with these options (the product's
@@ -45,16 +47,28 @@ impl Server {
             .arg("--addr")
             .arg(addr.to_string())
             .args(options);
-        Server::spawn(cmd, addr, "redirects serve")
+        let dir = crate::target_dir().join("server-logs");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("redirects-{}.log", addr.port()));
+        Server::spawn(cmd, addr, "redirects serve", Some(log))
     }
 
-    fn spawn(mut cmd: Command, addr: SocketAddr, what: &str) -> Result<Server> {
+    fn spawn(
+        mut cmd: Command,
+        addr: SocketAddr,
+        what: &str,
+        log: Option<std::path::PathBuf>,
+    ) -> Result<Server> {
+        let stderr = match &log {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None => Stdio::inherit(),
+        };
         let child = cmd
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .with_context(|| format!("starting {what}"))?;
-        let mut server = Server { child, addr };
+        let mut server = Server { child, addr, log };
         let deadline = Instant::now() + Duration::from_secs(120);
         while TcpStream::connect(addr).is_err() {
             if let Some(status) = server.child.try_wait()? {
@@ -66,6 +80,29 @@ impl Server {
             std::thread::sleep(Duration::from_millis(5));
         }
         Ok(server)
+    }
+
+    /// What the server has written to stderr so far (`redirects serve`).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    }
+
+    /// Waits up to 60 s until [`Server::log`] holds `line`.
+    pub fn wait_for_log(&self, line: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.log().contains(line) {
+            if Instant::now() > deadline {
+                bail!(
+                    "no `{line}` in the server's log after 60 s:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
 
     /// The server's resident memory in KiB (Linux `/proc`), if readable.
@@ -110,6 +147,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            // A failed test shows what the server said.
+            eprint!("{}", self.log());
+        }
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
     }
 }
 

@@ -262,4 +262,9 @@ fn reload_under_load(engine: &str) {
             .all(|l| ["/new-a", "/new-b", "/new-d"].contains(&l.as_str())),
         "{engine}: {seen:?}"
     );
+    if engine == "native" {
+        // The two good reloads were served with hashed keys.
+        let log = server.log();
+        assert!(log.matches("hashed the keys").count() >= 2, "{log}");
+    }
 }

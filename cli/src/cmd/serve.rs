@@ -4,6 +4,7 @@
 use super::RuleOptions;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use redirects::lookup::LookupPre;
 use redirects::serve::component::{self, App, ComponentOptions};
 use redirects::serve::native::LookupService;
 use redirects::serve::{self as serving, Loaded, Source};
@@ -75,17 +76,37 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     match args.engine {
         EngineArg::Native => {
             let engine = redirects::lookup::engine()?;
-            let service = native_service(&engine, &loaded)?;
+            let pre = native_lookup(&engine, &loaded)?;
+            let service = Arc::new(LookupService::new(pre.clone()));
             let workers = args
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let server = redirects_server::Server::bind(args.addr, workers, service)
                 .with_context(|| format!("listening on {}", args.addr))?;
             announce(&args, server.local_addr(), &loaded, t);
-            let swapper = server.swapper();
+            let (swapper, workers) = (server.swapper(), server.workers());
+            // Serving starts with the lookup as loaded; the keys are hashed
+            // meanwhile and swapped in unless a reload came first.
+            let since = swapper.generation();
+            let hasher = swapper.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                if let Some(service) = hashed_service(pre, workers) {
+                    if hasher.swap_if(since, service.clone()) {
+                        announce_hash(&service, workers, t);
+                    }
+                }
+            });
             let reloader = reloader(source.clone(), false, move |loaded| {
-                let service = native_service(&engine, &loaded)?;
-                swapper.swap(service);
+                let pre = native_lookup(&engine, &loaded)?;
+                let t = Instant::now();
+                match hashed_service(pre.clone(), workers) {
+                    Some(service) => {
+                        swapper.swap(service.clone());
+                        announce_hash(&service, workers, t);
+                    }
+                    None => swapper.swap(Arc::new(LookupService::new(pre))),
+                }
                 Ok(())
             });
             std::thread::spawn(move || {
@@ -121,14 +142,32 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn native_service(
-    engine: &wasmtime::Engine,
-    loaded: &Loaded,
-) -> Result<Arc<dyn redirects_server::Service>> {
-    let pre = redirects::lookup::LookupPre::new(engine, &loaded.lookup)?;
-    // Instantiate once now, so a broken artifact fails the load, not a worker.
+/// The lookup of `loaded`, compiled and instantiated once now, so that a
+/// broken artifact fails the load, not a worker.
+fn native_lookup(engine: &wasmtime::Engine, loaded: &Loaded) -> Result<LookupPre> {
+    let pre = LookupPre::new(engine, &loaded.lookup)?;
     pre.instantiate()?;
-    Ok(Arc::new(LookupService::new(pre)))
+    Ok(pre)
+}
+
+/// A service of `workers` instances with their keys hashed, or `None`
+/// (having said why) to serve the lookup as loaded.
+fn hashed_service(pre: LookupPre, workers: usize) -> Option<Arc<LookupService>> {
+    match LookupService::hashed(pre, workers) {
+        Ok(service) => Some(Arc::new(service)),
+        Err(e) => {
+            eprintln!("warning: serving without hashed keys: {e:#}");
+            None
+        }
+    }
+}
+
+fn announce_hash(service: &LookupService, workers: usize, t: Instant) {
+    eprintln!(
+        "hashed the keys in {} ms ({:.1} MiB per worker, {workers} workers)",
+        t.elapsed().as_millis(),
+        service.hash_bytes().unwrap_or(0) as f64 / (1 << 20) as f64,
+    );
 }
 
 fn component_app(engine: &wasmtime::Engine, loaded: &Loaded) -> Result<Arc<App>> {
