@@ -268,3 +268,24 @@ fn reload_under_load(engine: &str) {
         assert!(log.matches("hashed the keys").count() >= 2, "{log}");
     }
 }
+
+/// `--no-hash-keys`: the native engine answers with the lookup as loaded,
+/// before and after a reload, and never hashes its keys.
+#[test]
+fn native_engine_serves_without_hashed_keys_when_asked() {
+    let dir = scratch("no-hash-keys");
+    let rules = dir.join("rules.txt");
+    std::fs::write(&rules, "/old /new-a\n/docs/* /manual/:splat\n").unwrap();
+    let options = ["--engine", "native", "--no-hash-keys", "--no-watch"];
+    let server = Server::start_redirects(&options, &rules).unwrap();
+    let location = |target: &str| server.get(target).unwrap().header("location");
+    assert_eq!(location("/docs/a/b").as_deref(), Some("/manual/a/b"));
+    assert_eq!(location("/old").as_deref(), Some("/new-a"));
+    std::fs::write(&rules, "/old /new-b\n").unwrap();
+    server.signal("HUP").unwrap();
+    server.wait_for_log("reloaded").unwrap();
+    assert_eq!(location("/old").as_deref(), Some("/new-b"));
+    assert_eq!(location("/docs/a/b"), None);
+    let log = server.log();
+    assert!(!log.contains("hashed"), "{log}");
+}
