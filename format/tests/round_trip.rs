@@ -28,6 +28,16 @@ const WORDS: &[&str] = &[
 ];
 const HOSTS: &[&str] = &["", "", "", "example.com", "shop.example.com"];
 
+/// A path of one to `most` segments made by `segment`.
+fn random_path(rng: &mut Rng, most: usize, segment: fn(&mut Rng) -> Vec<u8>) -> Vec<u8> {
+    let mut path = Vec::new();
+    for _ in 0..1 + rng.below(most) {
+        path.push(b'/');
+        path.extend(segment(rng));
+    }
+    path
+}
+
 fn segment(rng: &mut Rng) -> Vec<u8> {
     match rng.below(5) {
         0 | 1 => WORDS[rng.below(WORDS.len())].as_bytes().to_vec(),
@@ -73,11 +83,7 @@ fn every_rule_reads_back() {
         let mut rules = Vec::new();
         let mut seen = HashSet::new();
         for i in 0..20_000 {
-            let mut path = Vec::new();
-            for _ in 0..1 + rng.below(4) {
-                path.push(b'/');
-                path.extend(segment(&mut rng));
-            }
+            let path = random_path(&mut rng, 4, segment);
             let host = HOSTS[rng.below(HOSTS.len())];
             let text = String::from_utf8_lossy(&path).into_owned();
             let target = match rng.below(4) {
@@ -159,12 +165,9 @@ fn a_table_read_back_by_its_writer_answers_as_from_bytes() {
     let mut entries = Vec::new();
     let mut seen = HashSet::new();
     for i in 0..6_000 {
-        let mut path = Vec::new();
-        for _ in 0..1 + rng.below(3) {
-            path.push(b'/');
-            path.extend(WORDS[rng.below(WORDS.len())].as_bytes());
-            path.extend(format!("{}", rng.below(50)).as_bytes());
-        }
+        let path = random_path(&mut rng, 3, |rng| {
+            format!("{}{}", WORDS[rng.below(WORDS.len())], rng.below(50)).into_bytes()
+        });
         let host = HOSTS[rng.below(HOSTS.len())];
         let key = if i % 3 == 0 {
             prefix_key(host, &path)
@@ -216,11 +219,7 @@ fn a_table_with_hashed_keys_answers_as_without() {
     let mut entries = Vec::new();
     let mut seen = HashSet::new();
     for i in 0..8_000 {
-        let mut path = Vec::new();
-        for _ in 0..1 + rng.below(3) {
-            path.push(b'/');
-            path.extend(segment(&mut rng));
-        }
+        let path = random_path(&mut rng, 3, segment);
         let host = HOSTS[rng.below(HOSTS.len())];
         let key = match i % 4 {
             0 => prefix_key(host, &path),
