@@ -145,16 +145,12 @@ impl Table {
         let (mut n, mut bad) = (0u64, None);
         let mut filter = Filter::with_capacity(prefix_rules.min(table.len() as u64) as usize);
         let mut bytes = Vec::new();
-        let mut byte = [0u8];
         let ok = table.index.check(&table.bytes, |key, v| {
             if key.first() == Some(&u32::from(PREFIX)) {
                 if !v.whole && bad.is_none() {
                     bad = Some(n);
                 }
-                bytes.clear();
-                for &s in key {
-                    bytes.extend_from_slice(table.vocab.text(s, &mut byte).unwrap_or_default());
-                }
+                table.vocab.key_text(key, &mut bytes);
                 if filter.has_room() {
                     filter.insert(&bytes);
                 }
@@ -212,15 +208,12 @@ impl Table {
             return Ok(h.bytes());
         }
         let mut hashed = Hashed::with_keys(self.len(), seed);
-        let (mut bytes, mut byte, mut failed) = (Vec::new(), [0u8], None);
+        let (mut bytes, mut failed) = (Vec::new(), None);
         let ok = self.index.check(&self.bytes, |key, v| {
             if failed.is_some() {
                 return;
             }
-            bytes.clear();
-            for &s in key {
-                bytes.extend_from_slice(self.vocab.text(s, &mut byte).unwrap_or_default());
-            }
+            self.vocab.key_text(key, &mut bytes);
             failed = hashed.insert(&bytes, v).err();
         });
         crate::buf::scrub(bytes);

@@ -202,6 +202,17 @@ impl Vocab {
         self.word(symbol.checked_sub(FIRST_WORD)? as usize)
     }
 
+    /// The bytes of a key given as symbols, into `out` (cleared first); an
+    /// unknown symbol adds nothing (a key index that holds one fails its
+    /// own check).
+    pub(crate) fn key_text(&self, key: &[u32], out: &mut Vec<u8>) {
+        out.clear();
+        let mut byte = [0u8];
+        for &s in key {
+            out.extend_from_slice(self.text(s, &mut byte).unwrap_or_default());
+        }
+    }
+
     /// The serialised word list.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + self.records.len());
