@@ -88,10 +88,22 @@ impl Hashed {
         h.finish().max(1)
     }
 
-    /// The first slot to look at for `hash`.
+    /// Where `key` is: `Ok` with the slot holding its hash, or `Err` with
+    /// the empty slot ending its probe (there is always one: the table has
+    /// more slots than keys); and its hash as stored.
     #[inline]
-    fn home(&self, hash: u64) -> usize {
-        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+    fn find(&self, key: &[u8]) -> (Result<usize, usize>, [u32; 2]) {
+        let hash = self.hash(key);
+        let parts = [hash as u32, (hash >> 32) as u32];
+        // The first slot to look at: `hash` scaled to the slots.
+        let mut i = ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize;
+        loop {
+            match self.slots[i].hash {
+                h if h == parts => return (Ok(i), parts),
+                [0, 0] => return (Err(i), parts),
+                _ => i = if i + 1 == self.slots.len() { 0 } else { i + 1 },
+            }
+        }
     }
 
     /// Adds `key` with its value.
@@ -102,47 +114,27 @@ impl Hashed {
         else {
             return Err(HashError::TooLarge);
         };
-        let hash = self.hash(key);
-        let parts = [hash as u32, (hash >> 32) as u32];
-        let mut i = self.home(hash);
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.hash == [0, 0] {
-                *slot = Slot {
-                    hash: parts,
-                    template: template | if v.whole { WHOLE } else { 0 },
-                    start,
-                    back,
-                };
-                return Ok(());
-            }
-            if slot.hash == parts {
-                return Err(HashError::Collision);
-            }
-            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
-        }
+        let (Err(empty), hash) = self.find(key) else {
+            return Err(HashError::Collision);
+        };
+        self.slots[empty] = Slot {
+            hash,
+            template: template | if v.whole { WHOLE } else { 0 },
+            start,
+            back,
+        };
+        Ok(())
     }
 
     /// The value of `key`, if it is a key.
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<Value> {
-        let hash = self.hash(key);
-        let parts = [hash as u32, (hash >> 32) as u32];
-        let mut i = self.home(hash);
-        loop {
-            let slot = self.slots.get(i)?;
-            if slot.hash == parts {
-                return Some(Value {
-                    template_id: u64::from(slot.template & !WHOLE),
-                    start: u64::from(slot.start),
-                    back: u64::from(slot.back),
-                    whole: slot.template & WHOLE != 0,
-                });
-            }
-            if slot.hash == [0, 0] {
-                return None;
-            }
-            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
-        }
+        let slot = &self.slots[self.find(key).0.ok()?];
+        Some(Value {
+            template_id: u64::from(slot.template & !WHOLE),
+            start: u64::from(slot.start),
+            back: u64::from(slot.back),
+            whole: slot.template & WHOLE != 0,
+        })
     }
 }
