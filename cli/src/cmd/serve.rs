@@ -95,24 +95,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             let hash = !args.no_hash_keys;
             if hash {
                 let (since, hasher, pre) = (swapper.generation(), swapper.clone(), pre.clone());
-                std::thread::spawn(move || {
-                    let t = Instant::now();
-                    if let Some(service) = hashed_service(pre, workers) {
-                        if hasher.swap_if(since, service.clone()) {
-                            announce_hash(&service, workers, t);
-                        }
-                    }
-                });
+                std::thread::spawn(move || swap_in_hashed(&hasher, Some(since), pre, workers));
             }
             let reloader = reloader(source.clone(), false, move |loaded| {
                 let pre = native_lookup(&engine, &loaded)?;
-                let t = Instant::now();
-                match hash.then(|| hashed_service(pre.clone(), workers)).flatten() {
-                    Some(service) => {
-                        swapper.swap(service.clone());
-                        announce_hash(&service, workers, t);
-                    }
-                    None => swapper.swap(Arc::new(LookupService::new(pre))),
+                if !(hash && swap_in_hashed(&swapper, None, pre.clone(), workers)) {
+                    swapper.swap(Arc::new(LookupService::new(pre)));
                 }
                 Ok(())
             });
@@ -157,24 +145,40 @@ fn native_lookup(engine: &wasmtime::Engine, loaded: &Loaded) -> Result<LookupPre
     Ok(pre)
 }
 
-/// A service of `workers` instances with their keys hashed, or `None`
-/// (having said why) to serve the lookup as loaded.
-fn hashed_service(pre: LookupPre, workers: usize) -> Option<Arc<LookupService>> {
-    match LookupService::hashed(pre, workers) {
-        Ok(service) => Some(Arc::new(service)),
+/// Makes `workers` instances of `pre` with their keys hashed and swaps
+/// them in (only if no swap came since generation `since`, when given),
+/// saying so; `false` if it did not swap (having said why when hashing
+/// failed).
+fn swap_in_hashed(
+    swapper: &redirects_server::Swapper,
+    since: Option<u64>,
+    pre: LookupPre,
+    workers: usize,
+) -> bool {
+    let t = Instant::now();
+    let service = match LookupService::hashed(pre, workers) {
+        Ok(service) => Arc::new(service),
         Err(e) => {
             eprintln!("warning: serving without hashed keys: {e:#}");
-            None
+            return false;
         }
+    };
+    let bytes = service.hash_bytes().unwrap_or(0);
+    let swapped = match since {
+        Some(generation) => swapper.swap_if(generation, service),
+        None => {
+            swapper.swap(service);
+            true
+        }
+    };
+    if swapped {
+        eprintln!(
+            "hashed the keys in {} ms ({:.1} MiB per worker, {workers} workers)",
+            t.elapsed().as_millis(),
+            bytes as f64 / (1 << 20) as f64,
+        );
     }
-}
-
-fn announce_hash(service: &LookupService, workers: usize, t: Instant) {
-    eprintln!(
-        "hashed the keys in {} ms ({:.1} MiB per worker, {workers} workers)",
-        t.elapsed().as_millis(),
-        service.hash_bytes().unwrap_or(0) as f64 / (1 << 20) as f64,
-    );
+    swapped
 }
 
 fn component_app(engine: &wasmtime::Engine, loaded: &Loaded) -> Result<Arc<App>> {
