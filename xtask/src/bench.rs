@@ -201,23 +201,6 @@ impl Proc {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
-
-    /// Waits (up to 60 s) until the server's log holds `line`; a log that
-    /// never does is printed and the bench goes on.
-    fn wait_for_log(&mut self, line: &str) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            if log.contains(line) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                eprintln!("bench: no `{line}` in the server's log after 60 s:\n{log}");
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 impl Drop for Proc {
@@ -730,7 +713,7 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
                 Ok(cmd)
             }),
             answers_rules: true,
-            ready_log: (args[1] == "native").then_some("hashed the keys"),
+            ready_log: (args[1] == "native").then_some(crate::server::KEYS_HASHED),
         });
     }
     // The wasmtime CLI rows: compiled at start each time (no cache), as
@@ -795,7 +778,10 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         let base = format!("http://127.0.0.1:{port}");
         let start_ms = proc.wait_for(&base[7..], &probe, started)?;
         if let Some(line) = row.ready_log {
-            proc.wait_for_log(line)?;
+            // Not fatal: the bench goes on, with the reason printed.
+            if let Err(e) = crate::server::wait_for_line(&proc.log, line) {
+                eprintln!("bench: {e:#}");
+            }
         }
         let mut f = Figures {
             name: row.name.clone(),

@@ -92,17 +92,10 @@ impl Server {
 
     /// Waits up to 60 s until [`Server::log`] holds `line`.
     pub fn wait_for_log(&self, line: &str) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.log().contains(line) {
-            if Instant::now() > deadline {
-                bail!(
-                    "no `{line}` in the server's log after 60 s:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        match &self.log {
+            Some(log) => wait_for_line(log, line),
+            None => bail!("this server's stderr is not kept"),
         }
-        Ok(())
     }
 
     /// The server's resident memory in KiB (Linux `/proc`), if readable.
@@ -154,6 +147,25 @@ impl Drop for Server {
         if let Some(log) = &self.log {
             let _ = std::fs::remove_file(log);
         }
+    }
+}
+
+/// What `redirects serve --engine native` logs once its workers' keys are
+/// hashed (after its first answers).
+pub const KEYS_HASHED: &str = "hashed the keys";
+
+/// Waits up to 60 s until the file `log` holds `line`.
+pub fn wait_for_line(log: &Path, line: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains(line) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("no `{line}` in {} after 60 s:\n{text}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -170,7 +170,7 @@ pub fn soak(tools: &Tools, opts: &SoakOptions) -> Result<String> {
     let server = Server::start_redirects(&options, &report.composed)?;
     if opts.engine == "native" {
         // Soaked as it serves for good: with its keys hashed.
-        server.wait_for_log("hashed the keys")?;
+        server.wait_for_log(crate::server::KEYS_HASHED)?;
     }
     // Warm up, so the start figure is a serving server's.
     for p in paths.iter().take(200) {

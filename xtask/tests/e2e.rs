@@ -81,7 +81,7 @@ fn serve_engine(engine: Engine, app: &Path, per_request: bool) -> Server {
         // The cases run on the instances with hashed keys, swapped in
         // after the first answers (the test of the lookup as loaded is
         // `redirects`' own `reuse_is_safe`).
-        server.wait_for_log("hashed the keys").unwrap();
+        server.wait_for_log(xtask::server::KEYS_HASHED).unwrap();
     }
     server
 }

@@ -265,7 +265,10 @@ fn reload_under_load(engine: &str) {
     if engine == "native" {
         // The two good reloads were served with hashed keys.
         let log = server.log();
-        assert!(log.matches("hashed the keys").count() >= 2, "{log}");
+        assert!(
+            log.matches(xtask::server::KEYS_HASHED).count() >= 2,
+            "{log}"
+        );
     }
 }
 
