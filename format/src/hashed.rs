@@ -11,6 +11,11 @@
 //! some 2^64 requests per key probed. Two keys of the table with the same
 //! hash make [`Hashed::build`] give up (the host keeps the plain lookup).
 //!
+//! A slot also holds where the value's template record starts in the
+//! templates' bit stream, so that a hashed lookup decodes that one record
+//! instead of skipping from the nearest kept start (module `store`): one
+//! cache miss fewer per lookup, in the same 20 bytes.
+//!
 //! A slot is 20 bytes and the table is three quarters full at most: about
 //! 27 bytes per rule, in memory only (never in the table file or the Wizer
 //! snapshot, which are built before any host asks for it).
@@ -28,8 +33,11 @@ struct Slot {
     hash: [u32; 2],
     /// The template number, with [`WHOLE`] set for a whole-target value.
     template: u32,
-    start: u32,
-    back: u32,
+    /// The slice: `start << 16 | back` (each at most
+    /// [`crate::template::MAX_SLICE`]).
+    slice: u32,
+    /// The first bit of the template's record in the templates' stream.
+    record: u32,
 }
 
 /// [`Slot::template`]'s bit for [`Value::whole`].
@@ -47,7 +55,8 @@ pub enum HashError {
     /// Two keys of the table hash alike with this seed (another seed
     /// will do).
     Collision,
-    /// A value's template number or slice is past 2^31 (no real table).
+    /// A value's template number, slice or record start does not fit a
+    /// slot (no table under 512 MiB).
     TooLarge,
     /// The table's keys do not decode (a corrupt table: its load would
     /// have failed).
@@ -106,12 +115,16 @@ impl Hashed {
         }
     }
 
-    /// Adds `key` with its value.
-    pub(crate) fn insert(&mut self, key: &[u8], v: Value) -> Result<(), HashError> {
-        let small = |n: u64| u32::try_from(n).ok().filter(|&n| n < WHOLE);
-        let (Some(template), Some(start), Some(back)) =
-            (small(v.template_id), small(v.start), small(v.back))
-        else {
+    /// Adds `key` with its value, whose template record starts at bit
+    /// `record` of the templates' stream.
+    pub(crate) fn insert(&mut self, key: &[u8], v: Value, record: u64) -> Result<(), HashError> {
+        let below = |n: u64, end: u64| u32::try_from(n).ok().filter(|&n| u64::from(n) < end);
+        let (Some(template), Some(start), Some(back), Some(record)) = (
+            below(v.template_id, WHOLE.into()),
+            below(v.start, 1 << 16),
+            below(v.back, 1 << 16),
+            below(record, 1 << 32),
+        ) else {
             return Err(HashError::TooLarge);
         };
         let (Err(empty), hash) = self.find(key) else {
@@ -120,21 +133,23 @@ impl Hashed {
         self.slots[empty] = Slot {
             hash,
             template: template | if v.whole { WHOLE } else { 0 },
-            start,
-            back,
+            slice: start << 16 | back,
+            record,
         };
         Ok(())
     }
 
-    /// The value of `key`, if it is a key.
+    /// The value of `key`, if it is a key, and where its template record
+    /// starts.
     #[inline]
-    pub(crate) fn get(&self, key: &[u8]) -> Option<Value> {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<(Value, u64)> {
         let slot = &self.slots[self.find(key).0.ok()?];
-        Some(Value {
+        let value = Value {
             template_id: u64::from(slot.template & !WHOLE),
-            start: u64::from(slot.start),
-            back: u64::from(slot.back),
+            start: u64::from(slot.slice >> 16),
+            back: u64::from(slot.slice & 0xffff),
             whole: slot.template & WHOLE != 0,
-        })
+        };
+        Some((value, u64::from(slot.record)))
     }
 }

@@ -13,6 +13,14 @@ use crate::vocab::Vocab;
 use crate::{FormatError, Redirect, TableOptions, MAGIC, VERSION};
 use std::sync::OnceLock;
 
+/// A key's value as a lookup found it, and where its template's record
+/// starts when the hash of the keys knows it ([`Table::hash_keys`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found {
+    pub(crate) value: Value,
+    record: Option<u64>,
+}
+
 /// A compiled redirect table, ready for lookups.
 ///
 /// Loading it ([`Table::from_bytes`]) validates the data once and keeps the
@@ -207,6 +215,7 @@ impl Table {
         if let Some(h) = self.hashed.get() {
             return Ok(h.bytes());
         }
+        let starts = self.store.starts(&self.bytes).ok_or(HashError::Corrupt)?;
         let mut hashed = Hashed::with_keys(self.len(), seed);
         let (mut bytes, mut failed) = (Vec::new(), None);
         let ok = self.index.check(&self.bytes, |key, v| {
@@ -214,7 +223,13 @@ impl Table {
                 return;
             }
             self.vocab.key_text(key, &mut bytes);
-            failed = hashed.insert(&bytes, v).err();
+            let record = usize::try_from(v.template_id)
+                .ok()
+                .and_then(|id| starts.get(id));
+            failed = match record {
+                Some(&at) => hashed.insert(&bytes, v, at).err(),
+                None => Some(HashError::Corrupt),
+            };
         });
         crate::buf::scrub(bytes);
         match failed {
@@ -225,23 +240,36 @@ impl Table {
     }
 
     /// The value under a raw key (`None` if it is no key).
-    pub(crate) fn value(&self, key: &[u8]) -> Option<Value> {
+    pub(crate) fn value(&self, key: &[u8]) -> Option<Found> {
         if let Some(h) = self.hashed.get() {
-            return h.get(key);
+            let (value, record) = h.get(key)?;
+            return Some(Found {
+                value,
+                record: Some(record),
+            });
         }
         let mut symbols = Symbols::new();
         self.vocab.symbols(key, |s| symbols.push(s)).then_some(())?;
-        self.index.get(&self.bytes, symbols.as_slice())
+        let value = self.index.get(&self.bytes, symbols.as_slice())?;
+        Some(Found {
+            value,
+            record: None,
+        })
     }
 
-    /// The template a value names, decoded into `buf` and parsed.
+    /// The template a found value names, decoded into `buf` and parsed.
     pub(crate) fn template<'b, const N: usize>(
         &self,
-        v: Value,
+        f: Found,
         buf: &'b mut Buf<N>,
     ) -> Option<Template<&'b [u8]>> {
-        let id = usize::try_from(v.template_id).ok()?;
-        self.store.decode(&self.bytes, &self.words, id, buf)?;
+        match f.record {
+            Some(at) => self.store.decode_at(&self.bytes, &self.words, at, buf)?,
+            None => {
+                let id = usize::try_from(f.value.template_id).ok()?;
+                self.store.decode(&self.bytes, &self.words, id, buf)?
+            }
+        }
         Template::parse(buf.as_slice())
     }
 
@@ -249,11 +277,11 @@ impl Table {
     /// [`crate::raw::prefix_key`]), with no normalisation or precedence, and
     /// the target as stored (`:splat` unreplaced): for tools and tests.
     pub fn get(&self, key: &[u8]) -> Option<Redirect> {
-        let v = self.value(key)?;
+        let f = self.value(key)?;
         let mut buf = Buf::<256>::new();
-        let t = self.template(v, &mut buf)?;
+        let t = self.template(f, &mut buf)?;
         Some(Redirect {
-            location: t.target(key.get(1..)?, v.slice())?,
+            location: t.target(key.get(1..)?, f.value.slice())?,
             status: t.status,
         })
     }

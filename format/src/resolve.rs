@@ -3,6 +3,7 @@
 
 use crate::buf::Buf;
 use crate::raw::{exact_key, prefix_key, Value, PREFIX};
+use crate::read::Found;
 use crate::template::Template;
 use crate::url::{self, host_candidates, HostCandidate, Url};
 use crate::{Flags, Status, Table};
@@ -135,8 +136,8 @@ impl Table {
             let queries = [n.query.map(Some), Some(None)];
             for query in queries.into_iter().flatten() {
                 exact_key_into(c.host, path, query, &mut key);
-                if let Some(v) = self.value(key.as_slice()) {
-                    if let Flow::Done(m) = self.exact(v, c, &key, query, &n, &mut record) {
+                if let Some(f) = self.value(key.as_slice()) {
+                    if let Flow::Done(m) = self.exact(f, c, &key, query, &n, &mut record) {
                         return m;
                     }
                 }
@@ -147,9 +148,9 @@ impl Table {
                 continue;
             }
             let accept = |flags: Flags| !c.parent || flags.include_subdomains;
-            if let Some((v, at)) = self.longest_prefix(c.host, path, &mut record, accept) {
-                let t = self.template(v, &mut record)?;
-                let location = self.fill(&t, v, &n, at)?;
+            if let Some((f, at)) = self.longest_prefix(c.host, path, &mut record, accept) {
+                let t = self.template(f, &mut record)?;
+                let location = self.fill(&t, f.value, &n, at)?;
                 let key = if want_key {
                     prefix_key(c.host, &path[..at])
                 } else {
@@ -166,14 +167,14 @@ impl Table {
     /// it applies only to its own host and `c` is a parent domain.
     fn exact<const N: usize, const K: usize>(
         &self,
-        v: Value,
+        f: Found,
         c: HostCandidate,
         key: &Buf<K>,
         query: Option<&str>,
         n: &Normal,
         record: &mut Buf<N>,
     ) -> Flow {
-        let Some(t) = self.template(v, record) else {
+        let Some(t) = self.template(f, record) else {
             return Flow::Done(None);
         };
         if c.parent && !t.flags.include_subdomains {
@@ -181,7 +182,7 @@ impl Table {
         }
         let room = query_room(t.flags, n.req);
         let source = key.as_slice().get(1..).unwrap_or_default();
-        let Some(location) = t.target_with_room(source, v.slice(), room) else {
+        let Some(location) = t.target_with_room(source, f.value.slice(), room) else {
             return Flow::Done(None);
         };
         let key = if n.want_key {
@@ -202,7 +203,7 @@ impl Table {
         path: &[u8],
         record: &mut Buf<N>,
         accept: impl Fn(Flags) -> bool,
-    ) -> Option<(Value, usize)> {
+    ) -> Option<(Found, usize)> {
         let mut key = Buf::<256>::new();
         let (mut i, mut depth) = (path.len(), path.iter().filter(|&&b| b == b'/').count());
         loop {
@@ -217,9 +218,9 @@ impl Table {
                 } else {
                     None
                 };
-                if let Some(v) = v {
-                    if self.template(v, record).is_some_and(|t| accept(t.flags)) {
-                        return Some((v, i));
+                if let Some(f) = v {
+                    if self.template(f, record).is_some_and(|t| accept(t.flags)) {
+                        return Some((f, i));
                     }
                 }
             }

@@ -121,6 +121,35 @@ impl Store {
         self.read_record(&mut r, Some(vocab), out)
     }
 
+    /// Decodes the record starting at bit `at` of the stream (one of
+    /// [`Store::starts`]) into `out` (cleared first), without the skip
+    /// from a kept start that [`Store::decode`] makes; `None` if it does
+    /// not decode.
+    pub(crate) fn decode_at<const N: usize>(
+        &self,
+        file: &[u8],
+        vocab: &Vocab,
+        at: u64,
+        out: &mut Buf<N>,
+    ) -> Option<()> {
+        let mut r = BitReader::new(&file[self.stream.clone()], at);
+        out.clear();
+        self.read_record(&mut r, Some(vocab), out)
+    }
+
+    /// Where every record starts in the stream, in number order (for
+    /// [`Store::decode_at`]); `None` if a record does not decode.
+    pub(crate) fn starts(&self, file: &[u8]) -> Option<Vec<u64>> {
+        let mut r = BitReader::new(&file[self.stream.clone()], 0);
+        let mut out = Buf::<0>::new();
+        let mut starts = Vec::with_capacity(self.len);
+        for _ in 0..self.len {
+            starts.push(r.position());
+            self.read_record(&mut r, None, &mut out)?;
+        }
+        Some(starts)
+    }
+
     /// Decodes every record in order, in one pass (checking that each kept
     /// start is where its record starts), and calls `each` with its
     /// bytes; the number of the first record that does not decode or that
@@ -200,9 +229,15 @@ mod tests {
         .unwrap();
         assert_eq!(store.len(), records.len());
         let mut buf = Buf::<64>::new();
+        let starts = store.starts(&bytes).unwrap();
+        assert_eq!(starts.len(), records.len());
         for (i, r) in records.iter().enumerate() {
             store.decode(&bytes, &vocab, i, &mut buf).unwrap();
             assert_eq!(buf.as_slice(), r.as_slice());
+            store
+                .decode_at(&bytes, &vocab, starts[i], &mut buf)
+                .unwrap();
+            assert_eq!(buf.as_slice(), r.as_slice(), "record {i} from its start");
         }
         assert!(store
             .decode(&bytes, &vocab, records.len(), &mut buf)
