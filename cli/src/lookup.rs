@@ -19,19 +19,33 @@
 
 use crate::wt;
 use anyhow::{Context, Result};
-use wasmtime::component::{Component, ComponentType, InstancePre, Lift, Linker, Lower, TypedFunc};
+use wasmtime::component::{
+    Component, ComponentType, Func, InstancePre, Lift, Linker, Lower, TypedFunc,
+};
 use wasmtime::{Engine, Store};
 
-/// `redirects:lookup/lookup.request`.
-#[derive(ComponentType, Lower, Debug, Clone, Default)]
+/// `redirects:lookup/lookup.request`, borrowing the request's strings:
+/// they are lowered straight into the guest's memory, with no copy of
+/// them on the host.
+#[derive(ComponentType, Lower, Debug, Clone, Copy, Default)]
 #[component(record)]
-pub struct Request {
+pub struct Request<'a> {
     /// The request's host without port.
-    pub host: Option<String>,
+    pub host: Option<&'a str>,
     /// The path as received, without the query.
-    pub path: String,
+    pub path: &'a str,
     /// The raw query without `?`.
-    pub query: Option<String>,
+    pub query: Option<&'a str>,
+}
+
+impl<'a> From<redirects_format::Request<'a>> for Request<'a> {
+    fn from(r: redirects_format::Request<'a>) -> Request<'a> {
+        Request {
+            host: r.host,
+            path: r.path,
+            query: r.query,
+        }
+    }
 }
 
 /// `redirects:lookup/lookup.redirect`.
@@ -102,9 +116,10 @@ impl LookupPre {
                 .with_context(|| format!("{INTERFACE} has no function `{name}`"))
         };
         let (lookup, count) = (index("lookup")?, index("rule-count")?);
-        let lookup =
-            wt(instance.get_typed_func::<(Request,), (Option<Redirect>,)>(&mut store, &lookup))
-                .context("`lookup` does not have the type of wit/lookup.wit")?;
+        let lookup = *wt(instance
+            .get_typed_func::<(Request<'static>,), (Option<Redirect>,)>(&mut store, &lookup))
+        .context("`lookup` does not have the type of wit/lookup.wit")?
+        .func();
         let rule_count = wt(instance.get_typed_func::<(), (u64,)>(&mut store, &count))
             .context("`rule-count` does not have the type of wit/lookup.wit")?;
         let hash_keys = match instance.get_export_index(&mut store, None, PREPARE) {
@@ -132,10 +147,14 @@ impl LookupPre {
 /// One instance of the lookup component.
 pub struct Lookup {
     store: Store<()>,
-    lookup: TypedFunc<(Request,), (Option<Redirect>,)>,
+    /// `lookup`, its type checked as [`LookupFunc`] when instantiated.
+    lookup: Func,
     rule_count: TypedFunc<(), (u64,)>,
     hash_keys: Option<HashKeys>,
 }
+
+/// `redirects:lookup/lookup#lookup` for a request borrowing `'a`.
+type LookupFunc<'a> = TypedFunc<(Request<'a>,), (Option<Redirect>,)>;
 
 /// `redirects:lookup/prepare#hash-keys`.
 type HashKeys = TypedFunc<((u64, u64),), (Result<u64, String>,)>;
@@ -143,8 +162,13 @@ type HashKeys = TypedFunc<((u64, u64),), (Result<u64, String>,)>;
 impl Lookup {
     /// `lookup(req)`. An error is a trap in the guest (a bug: the lookup
     /// never traps on any input, which the fuzz target `resolve` checks).
-    pub fn lookup(&mut self, req: Request) -> Result<Option<Redirect>> {
-        Ok(self.lookup.call(&mut self.store, (req,))?.0)
+    pub fn lookup(&mut self, req: Request<'_>) -> Result<Option<Redirect>> {
+        // SAFETY: `instantiate` checked this function's type as
+        // `LookupFunc<'static>`; the component type of a borrowed request
+        // is the same for every lifetime (the strings are copied into the
+        // guest during the call and not kept).
+        let f = unsafe { LookupFunc::new_unchecked(self.lookup) };
+        Ok(f.call(&mut self.store, (req,))?.0)
     }
 
     /// `rule-count()`.
@@ -212,12 +236,26 @@ mod tests {
         crate::artifact::lookup_component(&wizened).unwrap()
     }
 
-    fn request(host: Option<&str>, path: &str, query: Option<&str>) -> Request {
-        Request {
-            host: host.map(str::to_string),
-            path: path.to_string(),
-            query: query.map(str::to_string),
+    /// An owned request, for lists of them.
+    #[derive(Debug, Clone)]
+    struct Owned(Option<String>, String, Option<String>);
+
+    impl Owned {
+        fn borrow(&self) -> Request<'_> {
+            Request {
+                host: self.0.as_deref(),
+                path: &self.1,
+                query: self.2.as_deref(),
+            }
         }
+    }
+
+    fn request(host: Option<&str>, path: &str, query: Option<&str>) -> Owned {
+        Owned(
+            host.map(str::to_string),
+            path.to_string(),
+            query.map(str::to_string),
+        )
     }
 
     /// One instance answers thousands of mixed requests (hits, misses,
@@ -248,11 +286,11 @@ mod tests {
         requests.push(request(None, &long, None));
         let mut answers = Vec::new();
         for req in &requests {
-            answers.push(reused.lookup(req.clone()).unwrap());
+            answers.push(reused.lookup(req.borrow()).unwrap());
         }
         // Every 37th request on a fresh instance: the same answer.
         for (req, answer) in requests.iter().zip(&answers).step_by(37) {
-            let fresh = pre.instantiate().unwrap().lookup(req.clone()).unwrap();
+            let fresh = pre.instantiate().unwrap().lookup(req.borrow()).unwrap();
             assert_eq!(&fresh, answer, "{req:?}");
         }
         assert_eq!(
@@ -268,7 +306,7 @@ mod tests {
             Some("/kept?x=1&n=0")
         );
         // And the instance still answers the first request the same way.
-        assert_eq!(reused.lookup(requests[0].clone()).unwrap(), answers[0]);
+        assert_eq!(reused.lookup(requests[0].borrow()).unwrap(), answers[0]);
 
         // With its keys hashed, an instance answers every request alike,
         // and hashing again changes nothing.
@@ -280,11 +318,11 @@ mod tests {
         assert!(bytes >= 504 * 20, "{bytes} bytes for 504 keys");
         assert_eq!(hashed.hash_keys().unwrap(), Some(bytes));
         for (req, answer) in requests.iter().zip(&answers) {
-            assert_eq!(&hashed.lookup(req.clone()).unwrap(), answer, "{req:?}");
+            assert_eq!(&hashed.lookup(req.borrow()).unwrap(), answer, "{req:?}");
         }
         for i in 500..700 {
             let miss = request(None, &format!("/p{i}"), None);
-            assert_eq!(hashed.lookup(miss).unwrap(), None);
+            assert_eq!(hashed.lookup(miss.borrow()).unwrap(), None);
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use redirects::lookup::{self, LookupPre, Request};
+use redirects::lookup::{self, LookupPre};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,11 +66,7 @@ pub fn run(args: CheckUrlsArgs) -> Result<ExitCode> {
         let target = if target.is_empty() { "/" } else { target };
         let mut trapped = None;
         let answer = redirects_format::route::route(url.authority, target, |req| {
-            match lookup.lookup(Request {
-                host: req.host.map(str::to_string),
-                path: req.path.to_string(),
-                query: req.query.map(str::to_string),
-            }) {
+            match lookup.lookup(req.into()) {
                 Ok(found) => found.and_then(|r| r.into_format()),
                 Err(e) => {
                     trapped = Some(e);

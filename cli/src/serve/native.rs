@@ -4,7 +4,7 @@
 //! is the router component's own, [`redirects_format::route::route`], so
 //! both engines answer alike.
 
-use crate::lookup::{Lookup, LookupPre, Request};
+use crate::lookup::{Lookup, LookupPre};
 use anyhow::Result;
 use redirects_server::{Handler, Reply, Service};
 use std::sync::Mutex;
@@ -109,11 +109,7 @@ struct LookupHandler {
 impl Handler for LookupHandler {
     fn handle(&mut self, host: Option<&str>, target: &str) -> Reply {
         let answer = redirects_format::route::route(host, target, |req| {
-            let found = self.lookup.lookup(Request {
-                host: req.host.map(str::to_string),
-                path: req.path.to_string(),
-                query: req.query.map(str::to_string),
-            });
+            let found = self.lookup.lookup(req.into());
             match found {
                 Ok(found) => found.and_then(|r| r.into_format()),
                 Err(e) => {
