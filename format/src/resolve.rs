@@ -127,11 +127,8 @@ impl Table {
         let mut record = Buf::<256>::new();
         let mut key = Buf::<256>::new();
 
-        for c in host_candidates(host) {
-            // A host no exact rule names is passed over before the search.
-            if !self.may_name(true, c.host) {
-                continue;
-            }
+        // A host no exact rule names is passed over before the search.
+        for c in self.candidates(true, host) {
             // A rule naming the request's query first, then the path's.
             let queries = [n.query.map(Some), Some(None)];
             for query in queries.into_iter().flatten() {
@@ -143,10 +140,7 @@ impl Table {
                 }
             }
         }
-        for c in host_candidates(host) {
-            if !self.may_name(false, c.host) {
-                continue;
-            }
+        for c in self.candidates(false, host) {
             let accept = |flags: Flags| !c.parent || flags.include_subdomains;
             if let Some((f, at)) = self.longest_prefix(c.host, path, &mut record, accept) {
                 let t = self.template(f, &mut record)?;
@@ -160,6 +154,19 @@ impl Table {
             }
         }
         None
+    }
+
+    /// The host candidates ([`url::host_candidates`]) that some rule of
+    /// this kind (exact or prefix) names, always ending with the rules for
+    /// every host; when no rule of the kind names a host, only those (the
+    /// request's parent domains are not even listed).
+    fn candidates<'h>(
+        &self,
+        exact: bool,
+        host: Option<&'h str>,
+    ) -> impl Iterator<Item = HostCandidate<'h>> + use<'_, 'h> {
+        let host = host.filter(|_| !self.hosts[usize::from(!exact)].is_empty());
+        host_candidates(host).filter(move |c| self.may_name(exact, c.host))
     }
 
     /// An exact rule's value found under the candidate host `c` (and the
@@ -329,16 +336,23 @@ impl Table {
                 return false;
             }
         }
-        let same_query = loc.query.filter(|q| !q.is_empty()) == n.query;
+        if loc.query.filter(|q| !q.is_empty()) != n.query {
+            return false;
+        }
         let path = loc.request_path();
-        same_query
-            && if url::is_normal(path.as_bytes(), self.options) {
-                path.as_bytes() == n.path
-            } else {
-                let mut buf = Buf::<256>::new();
-                url::normalize_into(path, self.options, true, &mut buf).is_some()
-                    && buf.as_slice() == n.path
-            }
+        // Normalising never lengthens a path in a case-sensitive table
+        // (escapes decode to fewer bytes, segments only go; lower-casing
+        // can lengthen non-ASCII text): a shorter path is another one.
+        if !self.options.case_insensitive && path.len() < n.path.len() {
+            return false;
+        }
+        if url::is_normal(path.as_bytes(), self.options) {
+            path.as_bytes() == n.path
+        } else {
+            let mut buf = Buf::<256>::new();
+            url::normalize_into(path, self.options, true, &mut buf).is_some()
+                && buf.as_slice() == n.path
+        }
     }
 }
 
