@@ -4,6 +4,7 @@
 use crate::bits::Cursor;
 use crate::buf::Buf;
 use crate::filter::Filter;
+use crate::fx::FxHashSet;
 use crate::hashed::{HashError, Hashed};
 use crate::index::{Index, Symbols};
 use crate::raw::{Value, EXACT, PREFIX};
@@ -37,9 +38,10 @@ pub struct Table {
     words: Vocab,
     store: Store,
     /// The hosts that exact rules name, and those that prefix rules name
-    /// (sorted; rules for every host not included): a request's host
-    /// candidates that no rule names are passed over without a search.
-    pub(crate) hosts: [Vec<Box<str>>; 2],
+    /// (rules for every host not included), hashed: a request's host
+    /// candidates that no rule names are passed over without a search,
+    /// each for one hash and at most a compare or two.
+    pub(crate) hosts: [FxHashSet<Box<str>>; 2],
     /// Bit `n` set when some prefix rule's path has `n` slashes (63: more).
     pub(crate) prefix_depths: u64,
     /// The prefix rules' keys (built on load).
@@ -114,7 +116,7 @@ impl Table {
         let store = c
             .nested(|c| Store::read(c, words.symbols_len()))
             .ok_or(corrupt("template records"))?;
-        let mut hosts: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
+        let mut hosts: [FxHashSet<Box<str>>; 2] = Default::default();
         for list in &mut hosts {
             let (part, _) = c.part().ok_or(corrupt("host list"))?;
             *list = read_hosts(part).ok_or(corrupt("host list"))?;
@@ -194,10 +196,7 @@ impl Table {
     /// Whether a rule of this kind (exact or prefix) may name `host`
     /// (always for the empty host, which every host's rules use).
     pub(crate) fn may_name(&self, exact: bool, host: &str) -> bool {
-        host.is_empty()
-            || self.hosts[usize::from(!exact)]
-                .binary_search_by(|h| (**h).cmp(host))
-                .is_ok()
+        host.is_empty() || self.hosts[usize::from(!exact)].contains(host)
     }
 
     /// The table-wide matching options it was built with.
@@ -308,9 +307,10 @@ impl Table {
     }
 }
 
-/// Reads a host list part: `(u32 LE length, UTF-8 host)*`, sorted.
-fn read_hosts(part: &[u8]) -> Option<Vec<Box<str>>> {
-    // Counted first, so that the list is allocated once.
+/// Reads a host list part: `(u32 LE length, UTF-8 host)*`, sorted (so
+/// no host twice).
+fn read_hosts(part: &[u8]) -> Option<FxHashSet<Box<str>>> {
+    // Counted first, so that the set is allocated once.
     let (mut count, mut rest) = (0, part);
     while !rest.is_empty() {
         let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
@@ -318,14 +318,16 @@ fn read_hosts(part: &[u8]) -> Option<Vec<Box<str>>> {
         count += 1;
     }
     let mut part = part;
-    let mut hosts: Vec<Box<str>> = Vec::with_capacity(count);
+    let mut hosts = FxHashSet::with_capacity_and_hasher(count, Default::default());
+    let mut last: Option<&str> = None;
     while !part.is_empty() {
         let n = u32::from_le_bytes(part.get(..4)?.try_into().ok()?) as usize;
         let host = std::str::from_utf8(part.get(4..4usize.checked_add(n)?)?).ok()?;
-        if hosts.last().is_some_and(|h| **h >= *host) {
+        if last.is_some_and(|h| h >= host) {
             return None;
         }
-        hosts.push(host.into());
+        last = Some(host);
+        hosts.insert(Box::from(host));
         part = &part[4 + n..];
     }
     Some(hosts)
