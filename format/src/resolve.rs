@@ -607,6 +607,33 @@ mod tests {
         assert_eq!(go(&t, None, "/e/a", None), hit("/a/x", 301));
     }
 
+    /// A host with an empty label (`a..` normalises to `a.`) has no parent
+    /// domain, so a rule for every host that includes subdomains does not
+    /// jump ahead of one naming the query (or a longer prefix), whether or
+    /// not the table names hosts.
+    #[test]
+    fn an_empty_label_is_no_parent_domain() {
+        for names_a_host in [false, true] {
+            let mut b = TableBuilder::new(TableOptions::default());
+            let mut add = |key: Vec<u8>, t: &str, f: Flags| {
+                b.insert(key, t.to_string(), Status::MovedPermanently, f)
+            };
+            add(exact_key("", b"/p", Some("x=1")), "/t1", Flags::default());
+            add(exact_key("", b"/p", None), "/t2", flags(false, false, true));
+            add(prefix_key("", b"/docs"), "/d1", Flags::default());
+            add(prefix_key("", b""), "/d2", flags(false, false, true));
+            if names_a_host {
+                add(exact_key("b.com", b"/q", None), "/t3", Flags::default());
+                add(prefix_key("b.com", b"/z"), "/d3", Flags::default());
+            }
+            let t = Table::from_bytes(b.finish().unwrap()).unwrap();
+            for host in ["a..", "a.", "a"] {
+                assert_eq!(go(&t, Some(host), "/p", Some("x=1")), hit("/t1", 301));
+                assert_eq!(go(&t, Some(host), "/docs/a", None), hit("/d1", 301));
+            }
+        }
+    }
+
     #[test]
     fn find_names_the_rule_and_answers_to_itself() {
         let t = table(TableOptions::default());

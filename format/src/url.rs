@@ -177,13 +177,17 @@ pub struct HostCandidate<'a> {
 
 /// The hosts a request for the normalised `host` is matched under, in
 /// order: the host itself, its parent domains (for `*.` rules), then every
-/// host (`""`).
+/// host (`""`). An empty label makes no parent: `a.` (from a request for
+/// `a..`) has none, so the rules for every host are only ever tried as
+/// such, never as a parent domain, whatever other rules the table holds.
 ///
 /// ```
 /// use redirects_format::url::host_candidates;
 /// let hosts: Vec<_> = host_candidates(Some("a.b.org")).map(|c| (c.host, c.parent)).collect();
 /// assert_eq!(hosts, [("a.b.org", false), ("b.org", true), ("org", true), ("", false)]);
 /// assert_eq!(host_candidates(None).count(), 1);
+/// let hosts: Vec<_> = host_candidates(Some("a.")).map(|c| (c.host, c.parent)).collect();
+/// assert_eq!(hosts, [("a.", false), ("", false)]);
 /// ```
 pub fn host_candidates(host: Option<&str>) -> impl Iterator<Item = HostCandidate<'_>> + '_ {
     let own = host.map(|h| HostCandidate {
@@ -192,7 +196,7 @@ pub fn host_candidates(host: Option<&str>) -> impl Iterator<Item = HostCandidate
     });
     let mut rest = host.unwrap_or("");
     let parents = std::iter::from_fn(move || {
-        let (_, parent) = rest.split_once('.')?;
+        let (_, parent) = rest.split_once('.').filter(|(_, p)| !p.is_empty())?;
         rest = parent;
         Some(HostCandidate {
             host: parent,
