@@ -33,8 +33,8 @@ struct Slot {
     hash: [u32; 2],
     /// The template number, with [`WHOLE`] set for a whole-target value.
     template: u32,
-    /// The slice: `start << 16 | back` (each at most
-    /// [`crate::template::MAX_SLICE`]).
+    /// The slice: `start << 16 | back` (each below 2^16; a built table's
+    /// are at most [`crate::template::MAX_SLICE`]).
     slice: u32,
     /// The first bit of the template's record in the templates' stream.
     record: u32,
@@ -56,7 +56,8 @@ pub enum HashError {
     /// will do).
     Collision,
     /// A value's template number, slice or record start does not fit a
-    /// slot (no table under 512 MiB).
+    /// slot (no table that `TableBuilder` writes: it needs a slice past
+    /// 2^16 or a templates' stream past 512 MiB).
     TooLarge,
     /// The table's keys do not decode (a corrupt table: its load would
     /// have failed).
