@@ -113,18 +113,18 @@ impl Store {
         if id >= self.len {
             return None;
         }
+        // Its start: the kept one before it, then the records between.
         let mut r = BitReader::new(&file[self.stream.clone()], self.sample(file, id / SAMPLE)?);
         for _ in 0..id % SAMPLE {
             self.read_record(&mut r, None, out)?;
         }
-        out.clear();
-        self.read_record(&mut r, Some(vocab), out)
+        self.decode_at(file, vocab, r.position(), out)
     }
 
     /// Decodes the record starting at bit `at` of the stream (one of
-    /// [`Store::starts`]) into `out` (cleared first), without the skip
-    /// from a kept start that [`Store::decode`] makes; `None` if it does
-    /// not decode.
+    /// [`Store::starts`]) into `out` (cleared first): what
+    /// [`Store::decode`] does once it has found the record's start;
+    /// `None` if it does not decode.
     pub(crate) fn decode_at<const N: usize>(
         &self,
         file: &[u8],
