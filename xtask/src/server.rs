@@ -151,8 +151,8 @@ impl Drop for Server {
 }
 
 /// What `redirects serve --engine native` logs once its workers' keys are
-/// hashed (after its first answers).
-pub const KEYS_HASHED: &str = "hashed the keys";
+/// hashed (the product's own constant).
+pub use redirects::serve::native::KEYS_HASHED;
 
 /// Waits up to 60 s until the file `log` holds `line`.
 pub fn wait_for_line(log: &Path, line: &str) -> Result<()> {

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use redirects::lookup::LookupPre;
 use redirects::serve::component::{self, App, ComponentOptions};
-use redirects::serve::native::LookupService;
+use redirects::serve::native::{LookupService, KEYS_HASHED};
 use redirects::serve::{self as serving, Loaded, Source};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -173,7 +173,7 @@ fn swap_in_hashed(
     };
     if swapped {
         eprintln!(
-            "hashed the keys in {} ms ({:.1} MiB per worker, {workers} workers)",
+            "{KEYS_HASHED} in {} ms ({:.1} MiB per worker, {workers} workers)",
             t.elapsed().as_millis(),
             bytes as f64 / (1 << 20) as f64,
         );

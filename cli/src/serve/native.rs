@@ -9,6 +9,11 @@ use anyhow::Result;
 use redirects_server::{Handler, Reply, Service};
 use std::sync::Mutex;
 
+/// What `redirects serve --engine native` logs (at the start of a line)
+/// each time it has swapped in instances with their keys hashed: after its
+/// first answers, and after each reload.
+pub const KEYS_HASHED: &str = "hashed the keys";
+
 /// Makes a lookup instance for each worker: as loaded ([`LookupService::new`],
 /// ready at once) or with the keys hashed ([`LookupService::hashed`], about
 /// twice as fast per lookup, for 27 bytes per rule per worker and a moment
