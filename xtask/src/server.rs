@@ -22,7 +22,7 @@ pub struct Server {
 impl Server {
     /// Starts `wasmtime serve` for `component` on a free loopback port, as
     /// the embedded default (`./x serve`) runs it, and waits until it
-    /// accepts connections.
+    /// answers a request (`GET /`).
     pub fn start(tools: &Tools, component: &Path) -> Result<Server> {
         Server::start_with(tools, &crate::EMBEDDED_SERVE_OPTIONS, component)
     }
@@ -70,16 +70,31 @@ impl Server {
             .with_context(|| format!("starting {what}"))?;
         let mut server = Server { child, addr, log };
         let deadline = Instant::now() + Duration::from_secs(120);
-        while TcpStream::connect(addr).is_err() {
+        // Ready means one whole HTTP answer, not just a port that accepts
+        // connections: a test's first request then meets a server that has
+        // answered before. Anything but "refused" (nothing listens yet) is
+        // said on stderr, so that a server which resets or drops its first
+        // connections shows in the test log instead of passing unseen.
+        let probe = format!("GET / HTTP/1.1\r\nHost: {addr}\r\n");
+        loop {
+            let error = match request(addr, probe.as_bytes()) {
+                Ok(_) => return Ok(server),
+                Err(e) => e,
+            };
+            let refused = error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
             if let Some(status) = server.child.try_wait()? {
-                bail!("{what} exited before listening: {status}");
+                bail!("{what} exited before answering: {status} (last try: {error:#})");
+            }
+            if !refused {
+                eprintln!("{what} on {addr}: no answer to the readiness request yet: {error:#}");
             }
             if Instant::now() > deadline {
-                bail!("{what} did not listen on {addr} within 120 s");
+                bail!("{what} did not answer on {addr} within 120 s: {error:#}");
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        Ok(server)
     }
 
     /// What the server has written to stderr so far (`redirects serve`).

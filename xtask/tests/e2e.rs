@@ -98,7 +98,7 @@ fn assert_cases(server: &Server, cases: &[Case]) {
         } else {
             server.get_host(host, target)
         }
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{host} {target}: {e:#}"));
         if r.status != status || r.header("location").as_deref() != location {
             failures.push(format!(
                 "{host} {target}: got {} {:?}, want {status} {location:?}",
