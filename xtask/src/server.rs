@@ -75,9 +75,8 @@ impl Server {
         // answered before. Anything but "refused" (nothing listens yet) is
         // said on stderr, so that a server which resets or drops its first
         // connections shows in the test log instead of passing unseen.
-        let probe = format!("GET / HTTP/1.1\r\nHost: {addr}\r\n");
         loop {
-            let error = match request(addr, probe.as_bytes()) {
+            let error = match server.get("/") {
                 Ok(_) => return Ok(server),
                 Err(e) => e,
             };
