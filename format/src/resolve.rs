@@ -327,15 +327,10 @@ impl Table {
 
     /// Whether following `location` would request the same resource again.
     fn is_same_request(&self, location: &str, n: &Normal) -> bool {
+        // The cheap tests first: most answers are another path.
         let Some(loc) = Url::parse(location) else {
             return false;
         };
-        if let Some(h) = loc.host() {
-            let mut buf = Buf::<256>::new();
-            if url::normalize_host_into(h, &mut buf) != n.host {
-                return false;
-            }
-        }
         if loc.query.filter(|q| !q.is_empty()) != n.query {
             return false;
         }
@@ -346,12 +341,22 @@ impl Table {
         if !self.options.case_insensitive && path.len() < n.path.len() {
             return false;
         }
-        if url::is_normal(path.as_bytes(), self.options) {
+        let same_path = if url::is_normal(path.as_bytes(), self.options) {
             path.as_bytes() == n.path
         } else {
             let mut buf = Buf::<256>::new();
             url::normalize_into(path, self.options, true, &mut buf).is_some()
                 && buf.as_slice() == n.path
+        };
+        if !same_path {
+            return false;
+        }
+        match loc.host() {
+            Some(h) => {
+                let mut buf = Buf::<256>::new();
+                url::normalize_host_into(h, &mut buf) == n.host
+            }
+            None => true,
         }
     }
 }

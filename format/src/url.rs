@@ -39,6 +39,10 @@ use crate::TableOptions;
 /// assert_eq!(split_scheme("/x"), None);
 /// ```
 pub fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    // Most targets and `Location`s are paths: one byte tells them apart.
+    if url.as_bytes().first().map(|b| b | 0x20) != Some(b'h') {
+        return None;
+    }
     ["http://", "https://"].iter().find_map(|scheme| {
         url.get(..scheme.len())
             .filter(|s| s.eq_ignore_ascii_case(scheme))
@@ -98,11 +102,16 @@ impl<'a> Url<'a> {
             None if text.starts_with('/') && !text.starts_with("//") => (None, None, text),
             None => return None,
         };
-        let (rest, fragment) = match rest.split_once('#') {
-            Some((r, f)) => (r, Some(f)),
-            None => (rest, None),
+        // One scan to the first `?` or `#`: a `?` after the `#` is the
+        // fragment's.
+        let (path, query, fragment) = match rest.bytes().position(|b| b == b'?' || b == b'#') {
+            None => (rest, None, None),
+            Some(i) if rest.as_bytes()[i] == b'#' => (&rest[..i], None, Some(&rest[i + 1..])),
+            Some(i) => match rest[i + 1..].split_once('#') {
+                Some((query, fragment)) => (&rest[..i], Some(query), Some(fragment)),
+                None => (&rest[..i], Some(&rest[i + 1..]), None),
+            },
         };
-        let (path, query) = split_path_query(rest);
         Some(Url {
             origin,
             authority,
@@ -694,10 +703,32 @@ mod tests {
             (u.host(), u.path, u.query, u.fragment),
             (Some("[::1]"), "", Some("q"), Some("f"))
         );
+        // A `?` after the `#` belongs to the fragment; a `#` after the `?`
+        // ends the query.
+        for (text, want) in [
+            ("/p#f?x", ("/p", None, Some("f?x"))),
+            ("/p?q#f?x", ("/p", Some("q"), Some("f?x"))),
+            ("/p?q?r", ("/p", Some("q?r"), None)),
+            ("/p#", ("/p", None, Some(""))),
+            ("/p?", ("/p", Some(""), None)),
+            ("HTTPS://a.com?#", ("", Some(""), Some(""))),
+        ] {
+            let u = Url::parse(text).unwrap();
+            assert_eq!((u.path, u.query, u.fragment), want, "{text:?}");
+        }
         let text = "https://a.com/p/:splat?x=:splat";
         let u = Url::parse(text).unwrap();
         assert_eq!(&text[u.path_start()..], "/p/:splat?x=:splat");
-        for bad in ["", "a", "//a", "https://", "https:///x", "ftp://a/b"] {
+        for bad in [
+            "",
+            "a",
+            "//a",
+            "https://",
+            "https:///x",
+            "ftp://a/b",
+            "hxxp://a/b",
+            "h",
+        ] {
             assert_eq!(Url::parse(bad), None, "{bad:?}");
         }
     }
