@@ -279,9 +279,71 @@ pub(crate) fn is_normal(path: &[u8], opts: TableOptions) -> bool {
     let Some(rest) = path.strip_prefix(b"/") else {
         return false;
     };
-    // One pass (this runs on every request): no escape, no upper case or
-    // non-ASCII byte in a case-insensitive table, no empty, `.` or `..`
-    // segment but a last empty one (a trailing slash) that the table keeps.
+    // This runs on every request (twice for a hit), so the common case is
+    // one pass, eight bytes at a time (the lookup runs as wasm, where no
+    // vector unit is assumed): no byte that normalising changes (an
+    // escape; upper case or non-ASCII in a case-insensitive table) and no
+    // `/` followed by `/` or `.`, the only places where an empty, `.` or
+    // `..` segment can start (the path starts with `/`). Only a path with
+    // such a pair is looked at segment by segment.
+    let lower = opts.case_insensitive;
+    let (mut changed, mut pairs) = (0u64, 0u64);
+    let mut i = 0;
+    // Word `a` holds bytes `i..i + 8`, word `b` the bytes after them.
+    while i + 9 <= path.len() {
+        let a = word(&path[i..i + 8]);
+        let b = word(&path[i + 1..i + 9]);
+        changed |= bytes_eq(b, b'%');
+        if lower {
+            changed |= b & HIGH | upper(b);
+        }
+        pairs |= bytes_eq(a, b'/') & (bytes_eq(b, b'/') | bytes_eq(b, b'.'));
+        i += 8;
+    }
+    for (&x, &y) in path[i..].iter().zip(&path[i + 1..]) {
+        let bad = y == b'%' || (lower && (y.is_ascii_uppercase() || !y.is_ascii()));
+        changed |= u64::from(bad);
+        pairs |= u64::from(x == b'/' && (y == b'/' || y == b'.'));
+    }
+    if changed != 0 {
+        return false;
+    }
+    if pairs != 0 {
+        return segments_are_normal(rest, opts);
+    }
+    rest.is_empty() || !rest.ends_with(b"/") || opts.strict_trailing_slash
+}
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+/// `0x80` in every byte.
+const HIGH: u64 = ONES * 0x80;
+
+/// Eight bytes as a little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
+}
+
+/// `0x80` in each byte of `w` equal to `b`, `0` in the others (exactly:
+/// no carry crosses bytes).
+fn bytes_eq(w: u64, b: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(b));
+    !(((x & !HIGH) + !HIGH) | x | !HIGH)
+}
+
+/// `0x80` in each byte of `w` that is an ASCII upper-case letter.
+fn upper(w: u64) -> u64 {
+    // Each byte with its high bit set is at least 0x80, so subtracting at
+    // most 0x5b from it never borrows from the next byte.
+    let at_least_a = (w | HIGH) - ONES * u64::from(b'A');
+    let past_z = (w | HIGH) - ONES * u64::from(b'Z' + 1);
+    at_least_a & !past_z & !w & HIGH
+}
+
+/// [`is_normal`]'s segment check of a path (after its first `/`) whose
+/// bytes are normal: no empty, `.` or `..` segment but a last empty one
+/// (a trailing slash) that the table keeps.
+fn segments_are_normal(rest: &[u8], opts: TableOptions) -> bool {
     let mut start = 0;
     for (i, &b) in rest.iter().enumerate() {
         if b == b'/' {
@@ -289,9 +351,6 @@ pub(crate) fn is_normal(path: &[u8], opts: TableOptions) -> bool {
                 return false;
             }
             start = i + 1;
-        } else if b == b'%' || (opts.case_insensitive && (b.is_ascii_uppercase() || !b.is_ascii()))
-        {
-            return false;
         }
     }
     match &rest[start..] {
@@ -633,6 +692,31 @@ mod tests {
             last = next;
         }
         paths.extend(["", "a", "a/", ".."].map(String::from));
+        // Longer paths, which `is_normal` reads eight bytes at a time: from
+        // the same letters and `Z`, `[`, `@`, `/.` and `//` at every place.
+        let letters = ["/", ".", "a", "A", "Z", "@", "[", "%", "é", "aaaaaaa"];
+        let mut state = 0x9e37_79b9_u64;
+        for _ in 0..20_000 {
+            let mut p = String::from("/");
+            while p.len() < 40 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                p.push_str(letters[(state >> 33) as usize % letters.len()]);
+                if (state >> 20).is_multiple_of(8) {
+                    paths.push(p.clone());
+                }
+            }
+        }
+        for n in 8..40 {
+            let clean = format!("/{}", "ab/c".repeat(10));
+            for bad in ["/", ".", "%", "A", "é"] {
+                let mut p = clean[..n].to_string();
+                p.push_str(bad);
+                p.push_str(&clean[n..]);
+                paths.push(p);
+            }
+        }
         for bits in 0..4 {
             let opts = TableOptions::from_bits(bits);
             for p in &paths {
