@@ -1,7 +1,10 @@
-//! A Bloom filter of the prefix rules' keys, built when a table is loaded:
-//! a request that no prefix rule can match (most requests, when prefix
-//! rules are few) is told so without searching the index at each of its
-//! path's depths.
+//! A Bloom filter of keys. The prefix rules' keys are put in one when a
+//! table is loaded: a request that no prefix rule can match (most
+//! requests, when prefix rules are few) is told so without searching the
+//! index at each of its path's depths. With the keys hashed (module
+//! `hashed`), the exact keys that name a host are put in another: a
+//! request's host that rules name is tried without a probe of the slots
+//! (a cache miss) when the key is certainly not there.
 
 use crate::fx::hash;
 
@@ -25,6 +28,11 @@ impl Filter {
         }
     }
 
+    /// The bytes its bits take.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bits.len() * 8
+    }
+
     /// Whether keys may be added (it was made with room for some).
     pub(crate) fn has_room(&self) -> bool {
         !self.bits.is_empty()
@@ -32,8 +40,13 @@ impl Filter {
 
     /// Adds a key; see [`Filter::has_room`].
     pub(crate) fn insert(&mut self, key: &[u8]) {
+        self.insert_hash(hash(key));
+    }
+
+    /// Adds a key by its [`crate::fx::hash`]; see [`Filter::has_room`].
+    pub(crate) fn insert_hash(&mut self, h: u64) {
         assert!(self.has_room(), "a filter with room");
-        for (word, bit) in probes(key, self.bits.len()) {
+        for (word, bit) in probes(h, self.bits.len()) {
             self.bits[word] |= bit;
         }
     }
@@ -42,14 +55,13 @@ impl Filter {
     #[inline]
     pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
         self.has_room()
-            && probes(key, self.bits.len()).all(|(word, bit)| self.bits[word] & bit != 0)
+            && probes(hash(key), self.bits.len()).all(|(word, bit)| self.bits[word] & bit != 0)
     }
 }
 
-/// The bits of `key` in a filter of `words` words (a power of two): word
-/// and mask.
-fn probes(key: &[u8], words: usize) -> impl Iterator<Item = (usize, u64)> {
-    let h = hash(key);
+/// The bits of a key whose hash is `h` in a filter of `words` words (a
+/// power of two): word and mask.
+fn probes(h: u64, words: usize) -> impl Iterator<Item = (usize, u64)> {
     let (h1, h2) = (h, h.rotate_left(32) | 1);
     let mask = (words * 64 - 1) as u64;
     (0..PROBES).map(move |i| {

@@ -22,6 +22,7 @@
 
 #![allow(deprecated)] // `SipHasher`: std's keyed SipHash-2-4, stable, no crate.
 
+use crate::filter::Filter;
 use crate::raw::Value;
 use std::hash::{Hasher, SipHasher};
 
@@ -40,6 +41,10 @@ struct Slot {
     record: u32,
 }
 
+/// The most exact keys naming a host that [`Hashed::set_hosted`] puts
+/// in a filter: 256 KiB of it at 16 bits per key.
+const MAX_HOSTED: usize = 1 << 17;
+
 /// [`Slot::template`]'s bit for [`Value::whole`].
 const WHOLE: u32 = 1 << 31;
 
@@ -47,6 +52,9 @@ const WHOLE: u32 = 1 << 31;
 pub(crate) struct Hashed {
     seed: [u64; 2],
     slots: Vec<Slot>,
+    /// The exact keys that name a host, if they are few
+    /// ([`Hashed::set_hosted`], [`Hashed::may_hold_hosted`]).
+    hosted: Option<Filter>,
 }
 
 /// Why [`Hashed::build`] gave up.
@@ -82,12 +90,45 @@ impl Hashed {
         Hashed {
             seed,
             slots: vec![Slot::default(); n + n / 3 + 1],
+            hosted: None,
         }
     }
 
-    /// The bytes its slots take.
+    /// The bytes its slots and filter take.
     pub(crate) fn bytes(&self) -> usize {
         self.slots.len() * std::mem::size_of::<Slot>()
+            + self.hosted.as_ref().map_or(0, Filter::bytes)
+    }
+
+    /// Puts the exact keys that name a host, given by their
+    /// [`crate::fx::hash`], in a Bloom filter of their own, when they are
+    /// at most a quarter of the table's `keys` and at most
+    /// [`MAX_HOSTED`]: a filter that small stays in cache and is cheaper
+    /// to ask than a slot. Otherwise (most keys name a host, as in a table
+    /// of host rules only) there is no filter, which answers "may hold"
+    /// for every key: measured on such a table of 1M rules, a filter of
+    /// every key (2 MiB) made hashed hits 1.14x slower.
+    pub(crate) fn set_hosted(&mut self, hashes: &[u64], keys: usize) {
+        if hashes.len() > keys / 4 || hashes.len() > MAX_HOSTED {
+            self.hosted = None;
+            return;
+        }
+        let mut hosted = Filter::with_capacity(hashes.len());
+        for &h in hashes {
+            hosted.insert_hash(h);
+        }
+        self.hosted = Some(hosted);
+    }
+
+    /// Whether the exact key `key`, which names a host, may be a key of
+    /// the table (`false`: it certainly is not, and no slot need be
+    /// read). A request carrying a host that rules name tries its keys
+    /// under that host before the rules for every host; most of those keys
+    /// are not there, and this answers from a filter of some 2 bytes per
+    /// such key, which stays in cache, where a probe would miss it.
+    #[inline]
+    pub(crate) fn may_hold_hosted(&self, key: &[u8]) -> bool {
+        self.hosted.as_ref().is_none_or(|f| f.may_contain(key))
     }
 
     /// `key`'s hash (never `0`).

@@ -216,12 +216,17 @@ impl Table {
         }
         let starts = self.store.starts(&self.bytes).ok_or(HashError::Corrupt)?;
         let mut hashed = Hashed::with_keys(self.len(), seed);
-        let (mut bytes, mut failed) = (Vec::new(), None);
+        let (mut bytes, mut failed, mut hosted) = (Vec::new(), None, Vec::new());
         let ok = self.index.check(&self.bytes, |key, v| {
             if failed.is_some() {
                 return;
             }
             self.vocab.key_text(key, &mut bytes);
+            if let [EXACT, first, ..] = bytes[..] {
+                if first != b'/' && first != 0 {
+                    hosted.push(crate::fx::hash(&bytes));
+                }
+            }
             let record = usize::try_from(v.template_id)
                 .ok()
                 .and_then(|id| starts.get(id));
@@ -231,11 +236,19 @@ impl Table {
             };
         });
         crate::buf::scrub(bytes);
+        hashed.set_hosted(&hosted, self.len());
         match failed {
             Some(e) => Err(e),
             None if !ok => Err(HashError::Corrupt),
             None => Ok(self.hashed.get_or_init(|| hashed).bytes()),
         }
+    }
+
+    /// Whether `key`, an exact key that names a host, may be a key of the
+    /// table: `false` only with the keys hashed, when the filter of such
+    /// keys says it certainly is not ([`Hashed::may_hold_hosted`]).
+    pub(crate) fn may_hold_hosted(&self, key: &[u8]) -> bool {
+        self.hashed.get().is_none_or(|h| h.may_hold_hosted(key))
     }
 
     /// The value under a raw key (`None` if it is no key).

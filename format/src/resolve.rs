@@ -133,6 +133,9 @@ impl Table {
             let queries = [n.query.map(Some), Some(None)];
             for query in queries.into_iter().flatten() {
                 exact_key_into(c.host, path, query, &mut key);
+                if !c.host.is_empty() && !self.may_hold_hosted(key.as_slice()) {
+                    continue;
+                }
                 if let Some(f) = self.value(key.as_slice()) {
                     if let Flow::Done(m) = self.exact(f, c, &key, query, &n, &mut record) {
                         return m;
