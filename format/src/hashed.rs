@@ -23,7 +23,7 @@
 #![allow(deprecated)] // `SipHasher`: std's keyed SipHash-2-4, stable, no crate.
 
 use crate::filter::Filter;
-use crate::raw::Value;
+use crate::raw::{Value, EXACT};
 use std::hash::{Hasher, SipHasher};
 
 /// One slot: the key's hash (`0` for an empty slot, so a hash of `0`
@@ -43,7 +43,7 @@ struct Slot {
 
 /// The most exact keys naming a host that [`Hashed::set_hosted`] puts
 /// in a filter: 256 KiB of it at 16 bits per key.
-const MAX_HOSTED: usize = 1 << 17;
+pub(crate) const MAX_HOSTED: usize = 1 << 17;
 
 /// [`Slot::template`]'s bit for [`Value::whole`].
 const WHOLE: u32 = 1 << 31;
@@ -100,14 +100,22 @@ impl Hashed {
             + self.hosted.as_ref().map_or(0, Filter::bytes)
     }
 
+    /// Whether `key` is an exact key that names a host: the keys that
+    /// [`Hashed::set_hosted`] filters.
+    pub(crate) fn names_host(key: &[u8]) -> bool {
+        key.strip_prefix(&[EXACT])
+            .is_some_and(|source| crate::template::host_len(source) > 0)
+    }
+
     /// Puts the exact keys that name a host, given by their
     /// [`crate::fx::hash`], in a Bloom filter of their own, when they are
     /// at most a quarter of the table's `keys` and at most
-    /// [`MAX_HOSTED`]: a filter that small stays in cache and is cheaper
-    /// to ask than a slot. Otherwise (most keys name a host, as in a table
-    /// of host rules only) there is no filter, which answers "may hold"
-    /// for every key: measured on such a table of 1M rules, a filter of
-    /// every key (2 MiB) made hashed hits 1.14x slower.
+    /// [`MAX_HOSTED`] (a caller may stop collecting past that): a filter
+    /// that small stays in cache and is cheaper to ask than a slot.
+    /// Otherwise (most keys name a host, as in a table of host rules only)
+    /// there is no filter, which answers "may hold" for every key:
+    /// measured on such a table of 1M rules, a filter of every key (2 MiB)
+    /// made hashed hits 1.14x slower.
     pub(crate) fn set_hosted(&mut self, hashes: &[u64], keys: usize) {
         if hashes.len() > keys / 4 || hashes.len() > MAX_HOSTED {
             self.hosted = None;
@@ -120,12 +128,13 @@ impl Hashed {
         self.hosted = Some(hosted);
     }
 
-    /// Whether the exact key `key`, which names a host, may be a key of
-    /// the table (`false`: it certainly is not, and no slot need be
-    /// read). A request carrying a host that rules name tries its keys
-    /// under that host before the rules for every host; most of those keys
-    /// are not there, and this answers from a filter of some 2 bytes per
-    /// such key, which stays in cache, where a probe would miss it.
+    /// Whether the exact key `key`, which names a host
+    /// ([`Hashed::names_host`]), may be a key of the table (`false`: it
+    /// certainly is not, and no slot need be read). A request carrying a
+    /// host that rules name tries its keys under that host before the
+    /// rules for every host; most of those keys are not there, and this
+    /// answers from a filter of some 2 bytes per such key, which stays in
+    /// cache, where a probe would miss it.
     #[inline]
     pub(crate) fn may_hold_hosted(&self, key: &[u8]) -> bool {
         self.hosted.as_ref().is_none_or(|f| f.may_contain(key))

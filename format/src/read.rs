@@ -5,7 +5,7 @@ use crate::bits::Cursor;
 use crate::buf::Buf;
 use crate::filter::Filter;
 use crate::fx::FxHashSet;
-use crate::hashed::{HashError, Hashed};
+use crate::hashed::{HashError, Hashed, MAX_HOSTED};
 use crate::index::{Index, Symbols};
 use crate::raw::{Value, EXACT, PREFIX};
 use crate::store::Store;
@@ -222,10 +222,9 @@ impl Table {
                 return;
             }
             self.vocab.key_text(key, &mut bytes);
-            if let [EXACT, first, ..] = bytes[..] {
-                if first != b'/' && first != 0 {
-                    hosted.push(crate::fx::hash(&bytes));
-                }
+            // Past the bound no filter is built: the rest need not be kept.
+            if hosted.len() <= MAX_HOSTED && Hashed::names_host(&bytes) {
+                hosted.push(crate::fx::hash(&bytes));
             }
             let record = usize::try_from(v.template_id)
                 .ok()

@@ -133,6 +133,7 @@ impl Table {
             let queries = [n.query.map(Some), Some(None)];
             for query in queries.into_iter().flatten() {
                 exact_key_into(c.host, path, query, &mut key);
+                // A key under a candidate host names it (`Hashed::names_host`).
                 if !c.host.is_empty() && !self.may_hold_hosted(key.as_slice()) {
                     continue;
                 }

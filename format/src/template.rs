@@ -46,7 +46,7 @@ pub(crate) struct Slice {
 
 /// The length of the host at the start of `source` (a key without its
 /// kind byte): up to the path's first `/` (or the query's NUL).
-fn host_len(source: &[u8]) -> usize {
+pub(crate) fn host_len(source: &[u8]) -> usize {
     source
         .iter()
         .position(|&b| b == b'/' || b == 0)
