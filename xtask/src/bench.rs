@@ -554,6 +554,23 @@ fn redirects_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The name of the row that runs `redirects-server`'s `map` example.
+const CEILING: &str = "ceiling: `redirects-server` with a `HashMap` in process (no sandbox; `server/examples/map.rs`, 2 workers)";
+
+/// Builds `redirects-server`'s `map` example in release and returns it.
+fn map_example() -> Result<PathBuf> {
+    tools::run(crate::cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "redirects-server",
+        "--example",
+        "map",
+    ]))?;
+    Ok(crate::target_dir().join("release/examples/map"))
+}
+
 /// Runs the benchmark and returns the markdown section.
 pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
     tools::ensure_debian("hey", "hey")?;
@@ -716,6 +733,26 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
             ready_log: (args[1] == "native").then_some(crate::server::KEYS_HASHED),
         });
     }
+    // The HTTP path's ceiling: the same server crate with a `HashMap` of
+    // the same rules in process (no sandbox, no normalising), beside the
+    // native engine.
+    let map = map_example()?;
+    let map_rules = rules_file.clone();
+    rows.insert(
+        3,
+        Row {
+            name: CEILING.into(),
+            start: Box::new(move |port| {
+                let mut cmd = Command::new(&map);
+                cmd.arg(format!("127.0.0.1:{port}"))
+                    .arg(&map_rules)
+                    .arg("2");
+                Ok(cmd)
+            }),
+            answers_rules: true,
+            ready_log: None,
+        },
+    );
     // The wasmtime CLI rows: compiled at start each time (no cache), as
     // `redirects serve` does.
     let wasmtime_row = |name: &str, component: PathBuf, options: &'static [&'static str]| {
@@ -981,6 +1018,25 @@ fn report(
         native.wrk_rps / haproxy.wrk_rps,
         native.hey_rps / haproxy.hey_rps
     )?;
+    if let Some(ceiling) = find(CEILING) {
+        let rounds: Vec<String> = ceiling
+            .samples
+            .iter()
+            .zip(&nginx.samples)
+            .map(|(c, n)| format!("{:.2}×", c.wrk_rps / n.wrk_rps))
+            .collect();
+        writeln!(
+            md,
+            "The HTTP path's ceiling (the same server crate with a `HashMap` of the same rules in process: no \
+             sandbox, no reading of URLs) answers **{:.2}×** nginx's req/s under wrk (rounds {}) at {:.1} µs \
+             of CPU per request; `--engine native` answers **{:.2}×** the ceiling's req/s. No lookup behind \
+             this HTTP path can take the native engine past the ceiling's ratio.",
+            ceiling.wrk_rps / nginx.wrk_rps,
+            rounds.join(", "),
+            ceiling.cpu_us_per_request,
+            native.wrk_rps / ceiling.wrk_rps,
+        )?;
+    }
     if let (Some(component), Some(before)) =
         (find("redirects, `--engine component` ("), find("before:"))
     {
