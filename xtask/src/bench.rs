@@ -1001,16 +1001,10 @@ fn report(
          serves the rules and the status and `Location` compared with the rule; wrong answers: {}.",
         checks.join("; ")
     )?;
-    let per_round: Vec<String> = native
-        .samples
-        .iter()
-        .zip(&nginx.samples)
-        .map(|(a, n)| format!("{:.2}×", a.wrk_rps / n.wrk_rps))
-        .collect();
     writeln!(
         md,
         "\n`--engine native` against nginx round by round (wrk): {}.",
-        per_round.join(", ")
+        wrk_rounds(native, nginx)
     )?;
     writeln!(
         md,
@@ -1019,12 +1013,6 @@ fn report(
         native.hey_rps / haproxy.hey_rps
     )?;
     if let Some(ceiling) = find(CEILING) {
-        let rounds: Vec<String> = ceiling
-            .samples
-            .iter()
-            .zip(&nginx.samples)
-            .map(|(c, n)| format!("{:.2}×", c.wrk_rps / n.wrk_rps))
-            .collect();
         writeln!(
             md,
             "The HTTP path's ceiling (the same server crate with a `HashMap` of the same rules in process: no \
@@ -1032,7 +1020,7 @@ fn report(
              of CPU per request; `--engine native` answers **{:.2}×** the ceiling's req/s. No lookup behind \
              this HTTP path can take the native engine past the ceiling's ratio.",
             ceiling.wrk_rps / nginx.wrk_rps,
-            rounds.join(", "),
+            wrk_rounds(ceiling, nginx),
             ceiling.cpu_us_per_request,
             native.wrk_rps / ceiling.wrk_rps,
         )?;
@@ -1097,6 +1085,14 @@ fn report(
         mark(b.warm_build.as_secs_f64() <= 3.0),
     )?;
     Ok(md)
+}
+
+/// `a`'s wrk req/s over `b`'s, round by round (`1.02×, 1.17×, ...`).
+fn wrk_rounds(a: &Figures, b: &Figures) -> String {
+    let ratios: Vec<String> = (a.samples.iter().zip(&b.samples))
+        .map(|(a, b)| format!("{:.2}×", a.wrk_rps / b.wrk_rps))
+        .collect();
+    ratios.join(", ")
 }
 
 /// One instance per request, against the hello-world floor: req/s under
