@@ -546,8 +546,18 @@ struct Build {
 
 /// Builds `cli/` in release and returns the `redirects` binary.
 fn redirects_binary() -> Result<PathBuf> {
-    tools::run(crate::cargo().args(["build", "--release", "--quiet", "-p", "redirects-cli"]))?;
-    let bin = crate::target_dir().join("release/redirects");
+    release_build(&["-p", "redirects-cli"], "release/redirects")
+}
+
+/// `cargo build --release --quiet` with `args`, and the file it made at
+/// `path` under the target directory.
+fn release_build(args: &[&str], path: &str) -> Result<PathBuf> {
+    tools::run(
+        crate::cargo()
+            .args(["build", "--release", "--quiet"])
+            .args(args),
+    )?;
+    let bin = crate::target_dir().join(path);
     if !bin.exists() {
         bail!("{} was not built", bin.display());
     }
@@ -556,20 +566,6 @@ fn redirects_binary() -> Result<PathBuf> {
 
 /// The name of the row that runs `redirects-server`'s `map` example.
 const CEILING: &str = "ceiling: `redirects-server` with a `HashMap` in process (no sandbox; `server/examples/map.rs`, 2 workers)";
-
-/// Builds `redirects-server`'s `map` example in release and returns it.
-fn map_example() -> Result<PathBuf> {
-    tools::run(crate::cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "redirects-server",
-        "--example",
-        "map",
-    ]))?;
-    Ok(crate::target_dir().join("release/examples/map"))
-}
 
 /// Runs the benchmark and returns the markdown section.
 pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
@@ -734,9 +730,13 @@ pub fn bench(tools: &Tools, opts: &BenchOptions) -> Result<String> {
         });
     }
     // The HTTP path's ceiling: the same server crate with a `HashMap` of
-    // the same rules in process (no sandbox, no normalising), beside the
-    // native engine.
-    let map = map_example()?;
+    // the same rules in process (no sandbox, no normalising), in the row
+    // after the native engine's (nginx, HAProxy, native: `report` reads
+    // them by these places).
+    let map = release_build(
+        &["-p", "redirects-server", "--example", "map"],
+        "release/examples/map",
+    )?;
     let map_rules = rules_file.clone();
     rows.insert(
         3,
